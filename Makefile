@@ -3,9 +3,9 @@
 CC      ?= cc
 PKGS    := libh2o-evloop jansson libsodium sqlite3 icu-uc icu-i18n zlib libxxhash
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -pthread -Isrc -DH2O_USE_EPOLL=1 \
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -pthread -Isrc -DH2O_USE_EPOLL=1 \
            -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lstemmer -lssl -lcrypto -lm -pthread
+override LDLIBS += $(shell pkg-config --libs $(PKGS)) -lstemmer -lssl -lcrypto -lm -pthread
 BUILD   ?= build
 
 SRC     := $(sort $(wildcard src/*/*.c))

@@ -1,0 +1,51 @@
+/* routes.c — every route souk serves, in one table (API.md is the contract;
+ * docs/openapi.yaml describes the same list). */
+#include "api/handlers.h"
+
+#define V1 "/api/v1"
+
+const struct http_route api_routes[] = {
+    {HTTP_GET, "/healthz", h_healthz},
+    {HTTP_GET, "/metrics", h_metrics},
+    {HTTP_GET, V1 "/openapi.yaml", h_openapi},
+
+    {HTTP_POST, V1 "/auth/register", h_register},
+    {HTTP_POST, V1 "/auth/login", h_login},
+    {HTTP_GET, V1 "/me", h_me},
+
+    {HTTP_POST, V1 "/merchants", h_merchant_create},
+    {HTTP_GET, V1 "/merchants", h_merchant_list},
+    {HTTP_GET, V1 "/merchants/:id", h_merchant_get},
+    {HTTP_POST, V1 "/merchants/:id/approve", h_merchant_approve},
+    {HTTP_POST, V1 "/merchants/:id/suspend", h_merchant_suspend},
+    {HTTP_PUT, V1 "/merchants/:id/commission", h_merchant_commission},
+    {HTTP_POST, V1 "/merchants/:id/staff", h_merchant_staff_add},
+    {HTTP_GET, V1 "/merchants/:id/ledger", h_merchant_ledger},
+
+    {HTTP_POST, V1 "/categories", h_category_create},
+    {HTTP_GET, V1 "/categories", h_category_list},
+    {HTTP_POST, V1 "/products", h_product_create},
+    {HTTP_GET, V1 "/products", h_product_list},
+    {HTTP_GET, V1 "/products/:id", h_product_get},
+    {HTTP_PATCH, V1 "/products/:id", h_product_patch},
+    {HTTP_GET, V1 "/skus/:id", h_sku_get},
+    {HTTP_PUT, V1 "/skus/:id/stock", h_sku_stock},
+
+    {HTTP_GET, V1 "/cart", h_cart_get},
+    {HTTP_POST, V1 "/cart/items", h_cart_add},
+    {HTTP_PATCH, V1 "/cart/items/:sku", h_cart_patch},
+    {HTTP_DELETE, V1 "/cart/items/:sku", h_cart_delete},
+    {HTTP_POST, V1 "/checkout", h_checkout},
+    {HTTP_GET, V1 "/checkout/:id", h_checkout_get},
+    {HTTP_POST, V1 "/checkout/:id/pay", h_checkout_pay},
+
+    {HTTP_GET, V1 "/orders", h_order_list},
+    {HTTP_GET, V1 "/orders/:id", h_order_get},
+    {HTTP_POST, V1 "/orders/:id/pay", h_order_pay},
+    {HTTP_POST, V1 "/orders/:id/cancel", h_order_cancel},
+    {HTTP_POST, V1 "/orders/:id/ship", h_order_ship},
+    {HTTP_POST, V1 "/orders/:id/deliver", h_order_deliver},
+    {HTTP_POST, V1 "/orders/:id/complete", h_order_complete},
+};
+
+const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

@@ -1,0 +1,120 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "core/idem.h"
+#include "util/id.h"
+
+static size_t map_key(char *buf, size_t cap, int64_t scope, const char *key, size_t klen)
+{
+    int n = snprintf(buf, cap, "%lld:", (long long)scope);
+    if (klen > cap - (size_t)n - 1) klen = cap - (size_t)n - 1;
+    memcpy(buf + n, key, klen);
+    return (size_t)n + klen;
+}
+
+static void idem_free(struct idem *e)
+{
+    free(e->key);
+    free(e->body);
+    free(e);
+}
+
+enum idem_result idem_begin(int64_t scope, const char *key, size_t klen,
+                            const unsigned char fp[32], int64_t now, struct idem **out)
+{
+    char mk[320];
+    size_t mlen = map_key(mk, sizeof mk, scope, key, klen);
+    struct idem *e = smap_get(&S.idem, mk, mlen);
+    if (e && e->body && now - e->created_at > IDEM_TTL_MS) {
+        smap_del(&S.idem, mk, mlen);
+        idem_free(e);
+        e = NULL;
+    }
+    if (e) {
+        *out = e;
+        if (memcmp(e->fp, fp, 32) != 0) return IDEM_REUSED;
+        if (!e->body || !e->durable) return IDEM_IN_PROGRESS;
+        return IDEM_REPLAY;
+    }
+    e = xcalloc(1, sizeof *e);
+    e->scope = scope;
+    e->key = xstrndup(key, klen);
+    memcpy(e->fp, fp, 32);
+    e->created_at = now;
+    smap_put(&S.idem, mk, mlen, e);
+    *out = e;
+    return IDEM_PROCEED;
+}
+
+void idem_finish(struct idem *e, struct wtx *t, int status, const char *body, size_t len)
+{
+    e->id = id_next();
+    e->status = status;
+    e->body = xstrndup(body, len);
+    wtx_stmt(t, ST_IDEM_PUT);
+    wtx_int(t, e->id);
+    wtx_int(t, e->scope);
+    wtx_text(t, e->key);
+    wtx_blob(t, e->fp, 32);
+    wtx_int(t, status);
+    wtx_textn(t, body, len);
+    wtx_int(t, e->created_at);
+}
+
+void idem_abort(struct idem *e)
+{
+    char mk[320];
+    size_t mlen = map_key(mk, sizeof mk, e->scope, e->key, strlen(e->key));
+    if (smap_get(&S.idem, mk, mlen) == e) smap_del(&S.idem, mk, mlen);
+    idem_free(e);
+}
+
+void idem_restore(int64_t id, int64_t scope, const char *key, size_t klen,
+                  const unsigned char fp[32], int status, const char *body, size_t blen,
+                  int64_t created_at)
+{
+    struct idem *e = xcalloc(1, sizeof *e);
+    e->id = id;
+    e->scope = scope;
+    e->key = xstrndup(key, klen);
+    memcpy(e->fp, fp, 32);
+    e->status = status;
+    e->body = xstrndup(body ? body : "", blen);
+    e->created_at = created_at;
+    e->durable = 1;
+    char mk[320];
+    size_t mlen = map_key(mk, sizeof mk, scope, key, klen);
+    struct idem *old = smap_put(&S.idem, mk, mlen, e);
+    if (old) idem_free(old);
+}
+
+void idem_expire(struct wtx *t, int64_t now)
+{
+    struct vec old = {0};
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (smap_next(&S.idem, &pos, &k, &v)) {
+        struct idem *e = v;
+        if (e->body && e->durable && now - e->created_at > IDEM_TTL_MS) vec_push(&old, e);
+    }
+    for (size_t i = 0; i < old.n; i++) idem_abort(old.v[i]);
+    if (old.n) {
+        wtx_stmt(t, ST_IDEM_PURGE);
+        wtx_int(t, now - IDEM_TTL_MS);
+    }
+    vec_release(&old);
+}
+
+void idem_fingerprint(const char *method, const char *path, size_t plen, const char *body,
+                      size_t blen, unsigned char out[32])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    crypto_generichash_update(&st, (const unsigned char *)method, strlen(method) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)path, plen);
+    crypto_generichash_update(&st, (const unsigned char *)"\n", 1);
+    crypto_generichash_update(&st, (const unsigned char *)body, blen);
+    crypto_generichash_final(&st, out, 32);
+}
