@@ -168,10 +168,18 @@ void h_product_get(struct http_req *r)
     state_lock();
     struct user *u = api_user(r);
     struct product *p = product_get(api_param_id(r, 0));
-    if (!p || !product_visible(p, u))
+    if (!p || !product_visible(p, u)) {
         api_fail(r, ERR_NOT_FOUND, "no such product");
-    else
-        api_reply(r, 200, render_product(p));
+    } else {
+        /* The hottest read: serve the cached bytes (see struct product). */
+        if (!p->json_cache) {
+            json_t *j = render_product(p);
+            p->json_cache = json_dumps(j, JSON_COMPACT);
+            p->json_len = strlen(p->json_cache);
+            json_decref(j);
+        }
+        http_respond(r, 200, "application/json; charset=utf-8", p->json_cache, p->json_len);
+    }
     state_unlock();
 }
 

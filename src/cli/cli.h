@@ -17,6 +17,8 @@ int cli_open(const char *dir, struct store **out);
 void cli_close(struct store *st);
 /* Serve until SIGTERM/SIGINT; the store is already open and loaded. */
 int cli_serve(struct serve_opts *o, struct store *st);
+/* Event-loop threads when --threads is not given. */
+int cli_default_threads(void);
 /* Where the project's files are, from the executable's path (build/..). */
 const char *cli_project_dir(void);
 

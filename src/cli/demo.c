@@ -155,7 +155,7 @@ int cmd_demo(int argc, char **argv)
                            .listen = "127.0.0.1:8080",
                            .payment_window_s = 900,
                            .live_payment_window_s = 300,
-                           .threads = 2};
+                           .threads = cli_default_threads()};
     static const struct option longs[] = {{"data", required_argument, 0, 'd'},
                                           {"listen", required_argument, 0, 'l'},
                                           {"quiet", no_argument, 0, 'q'},

@@ -96,6 +96,15 @@ static void on_signal(int sig)
     http_stop();
 }
 
+int cli_default_threads(void)
+{
+    /* Half the cores: measured here on 2 cores, one loop thread served 90k
+     * product reads/s (p99 2.7 ms) and two served 52k (p99 20 ms), because
+     * the writer thread and clients need the other core. */
+    long n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
+    return n < 1 ? 1 : (int)n;
+}
+
 int cli_serve(struct serve_opts *o, struct store *st)
 {
     S.payment_window_ms = (int64_t)o->payment_window_s * 1000;
@@ -152,7 +161,7 @@ int cmd_serve(int argc, char **argv)
     struct serve_opts o = {.listen = "127.0.0.1:8080",
                            .payment_window_s = 900,
                            .live_payment_window_s = 300,
-                           .threads = 2};
+                           .threads = cli_default_threads()};
     static const struct option longs[] = {
         {"data", required_argument, 0, 'd'},
         {"listen", required_argument, 0, 'l'},

@@ -55,6 +55,13 @@ int user_has_merchant(const struct user *u)
     return u && u->nms > 0;
 }
 
+void product_touch(struct product *p)
+{
+    free(p->json_cache);
+    p->json_cache = NULL;
+    p->json_len = 0;
+}
+
 /* ---- persistence: whole rows ---- */
 
 static void put_json(struct wtx *t, const json_t *j)
@@ -81,6 +88,7 @@ void persist_user(struct wtx *t, const struct user *u)
 
 void persist_merchant(struct wtx *t, const struct merchant *m)
 {
+    for (size_t i = 0; i < m->products.n; i++) product_touch(m->products.v[i]);
     wtx_stmt(t, ST_MERCHANT_PUT);
     wtx_int(t, m->id);
     wtx_int(t, m->owner_id);
@@ -104,6 +112,7 @@ void persist_category(struct wtx *t, const struct category *c)
 
 void persist_product(struct wtx *t, const struct product *p)
 {
+    product_touch((struct product *)p);
     wtx_stmt(t, ST_PRODUCT_PUT);
     wtx_int(t, p->id);
     wtx_int(t, p->m->id);
@@ -128,6 +137,7 @@ static json_t *tiers_json(const struct sku *k)
 
 void persist_sku(struct wtx *t, const struct sku *k)
 {
+    product_touch(k->product);
     wtx_stmt(t, ST_SKU_PUT);
     wtx_int(t, k->id);
     wtx_int(t, k->product->id);
@@ -146,6 +156,7 @@ void persist_sku(struct wtx *t, const struct sku *k)
 
 void persist_sku_stock(struct wtx *t, const struct sku *k)
 {
+    product_touch(k->product);
     wtx_stmt(t, ST_SKU_STOCK);
     wtx_int(t, k->on_hand);
     wtx_int(t, k->reserved);

@@ -103,6 +103,11 @@ struct product {
     json_t *attributes; /* object */
     enum product_status status;
     struct vec skus; /* struct sku * */
+    /* The product's JSON as GET /products/{id} sends it, built on first read
+     * and dropped by every persist_* that touches the product, its SKUs or
+     * its merchant (all changes pass through those). */
+    char *json_cache;
+    size_t json_len;
 };
 
 struct order_line {
@@ -222,6 +227,9 @@ static inline int64_t sku_available(const struct sku *k)
 /* 1 when u is owner (need_owner) or staff of m. */
 int user_is_member(const struct user *u, const struct merchant *m, int need_owner);
 int user_has_merchant(const struct user *u);
+
+/* Drop p's cached JSON (persist_* call it; so must any change that is not persisted). */
+void product_touch(struct product *p);
 
 /* Persist an object's current row (lock held). */
 void persist_user(struct wtx *t, const struct user *u);
