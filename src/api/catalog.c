@@ -115,14 +115,15 @@ void h_product_create(struct http_req *r)
     state_lock();
     struct user *u = api_need_user(r);
     if (!u) goto out;
-    if (!api_is_operator(u) && !user_has_merchant(u)) {
+    if (!user_has_merchant(u)) {
         api_fail(r, ERR_FORBIDDEN, "only merchant staff list products");
         goto out;
     }
     struct fields f = {0};
     int64_t mid = field_id(b, "merchant_id", 1, &f);
     struct merchant *m = mid ? merchant_get(mid) : NULL;
-    if (mid && (!m || (!api_is_operator(u) && !user_is_member(u, m, 0)))) {
+    if (mid && !m) field_err(&f, "merchant_id", "no such merchant");
+    if (m && !user_is_member(u, m, 0)) {
         /* Another merchant's catalog: as if it did not exist. */
         api_fail(r, ERR_NOT_FOUND, "no such merchant");
         goto out;
@@ -223,11 +224,13 @@ void h_product_list(struct http_req *r)
     state_unlock();
 }
 
-/* Staff of p's merchant or an operator; answers 401/403/404 otherwise. */
-static int can_edit(struct http_req *r, struct user *u, const struct product *p, const char *what)
+/* Staff of p's merchant (API.md: merchant staff); answers 401/403/404
+ * otherwise. Operators moderate through PATCH (ops_ok), not stock. */
+static int can_edit(struct http_req *r, struct user *u, const struct product *p, const char *what,
+                    int ops_ok)
 {
     if (!u) return 0;
-    if (api_is_operator(u)) return p ? 1 : (api_fail(r, ERR_NOT_FOUND, what), 0);
+    if (ops_ok && api_is_operator(u)) return p ? 1 : (api_fail(r, ERR_NOT_FOUND, what), 0);
     if (!user_has_merchant(u)) return api_fail(r, ERR_FORBIDDEN, "only merchant staff edit the catalog");
     if (!p || !user_is_member(u, p->m, 0)) return api_fail(r, ERR_NOT_FOUND, what);
     return 1;
@@ -240,7 +243,7 @@ void h_product_patch(struct http_req *r)
     state_lock();
     struct user *u = api_need_user(r);
     struct product *p = product_get(api_param_id(r, 0));
-    if (!can_edit(r, u, p, "no such product")) goto out;
+    if (!can_edit(r, u, p, "no such product", 1)) goto out;
     struct fields f = {0};
     const char *title = field_str(b, "title", 0, 1, 200, &f);
     const char *desc = field_str(b, "description", 0, 0, 20000, &f);
@@ -294,7 +297,7 @@ void h_sku_stock(struct http_req *r)
     state_lock();
     struct user *u = api_need_user(r);
     struct sku *k = sku_get(api_param_id(r, 0));
-    if (!can_edit(r, u, k ? k->product : NULL, "no such SKU")) goto out;
+    if (!can_edit(r, u, k ? k->product : NULL, "no such SKU", 0)) goto out;
     struct fields f = {0};
     int64_t on_hand = 0;
     field_int(b, "on_hand", 1, 0, 1000000000, &on_hand, &f);

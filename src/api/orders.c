@@ -286,8 +286,9 @@ out:
 
 enum actor { ACT_SHOPPER = 1, ACT_MERCHANT = 2, ACT_COURIER = 4, ACT_OPERATOR = 8 };
 
-/* An order move by someone allowed to make it: 403 for a caller whose role
- * never may, 404 for an order that is not theirs. */
+/* An order move by someone allowed to make it. A caller whose role can
+ * never make this move gets 403; an order the caller cannot see, 404; a
+ * visible order the caller has no part in for this move, 403. */
 static void order_move(struct http_req *r, enum order_event ev, int allowed)
 {
     json_t *b = api_body(r);
@@ -295,6 +296,13 @@ static void order_move(struct http_req *r, enum order_event ev, int allowed)
     state_lock();
     struct user *u = api_need_user(r);
     if (!u) goto out;
+    int could = ((allowed & ACT_SHOPPER) != 0) || ((allowed & ACT_MERCHANT) && user_has_merchant(u)) ||
+                ((allowed & ACT_COURIER) && u->role == ROLE_COURIER) ||
+                ((allowed & ACT_OPERATOR) && api_is_operator(u));
+    if (!could) {
+        api_fail(r, ERR_FORBIDDEN, "your role cannot make this move on orders");
+        goto out;
+    }
     struct order *o = order_get(api_param_id(r, 0));
     if (!o || !order_visible(o, u)) {
         api_fail(r, ERR_NOT_FOUND, "no such order");
@@ -344,7 +352,7 @@ void h_order_cancel(struct http_req *r)
 
 void h_order_ship(struct http_req *r)
 {
-    order_move(r, OE_SHIP, ACT_MERCHANT | ACT_OPERATOR);
+    order_move(r, OE_SHIP, ACT_MERCHANT);
 }
 
 void h_order_deliver(struct http_req *r)
