@@ -43,6 +43,8 @@ e2e: $(BUILD)/souk web
 
 # The sanitizer pass rebuilds everything in its own directory.
 asan:
+	ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 \
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" unit api
 
 test: all unit api e2e asan

@@ -45,6 +45,16 @@ void h_order_ship(struct http_req *r);
 void h_order_deliver(struct http_req *r);
 void h_order_complete(struct http_req *r);
 
+void h_live_room_create(struct http_req *r);
+void h_live_room_list(struct http_req *r);
+void h_live_room_get(struct http_req *r);
+void h_live_room_start(struct http_req *r);
+void h_live_room_end(struct http_req *r);
+void h_live_item_add(struct http_req *r);
+void h_live_pin(struct http_req *r);
+void h_live_buy(struct http_req *r);
+void h_live_events(struct http_req *r);
+
 /* The route table and its size. */
 extern const struct http_route api_routes[];
 extern const size_t api_nroutes;

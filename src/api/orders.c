@@ -8,7 +8,7 @@
 #include "util/id.h"
 #include "util/log.h"
 
-#define QTY_MAX 100000
+#define QTY_MAX MARKET_QTY_MAX
 
 /* ---- cart ---- */
 
@@ -48,7 +48,11 @@ static void cart_change(struct http_req *r, int add)
             extra = jpack("{s[o]sI}", "skus", json_id(k->id), "available",
                               (json_int_t)sku_available(k));
         if (e == ERR_BELOW_MOQ) extra = jpack("{sI}", "moq", (json_int_t)k->moq);
-        api_fail_with(r, e, e == ERR_NOT_FOUND ? "that SKU is not in the cart" : NULL, extra);
+        api_fail_with(r, e,
+                      e == ERR_NOT_FOUND ? "that SKU is not in the cart"
+                      : e == ERR_INVALID ? "a cart line holds at most 100000 units"
+                                         : NULL,
+                      extra);
         goto out;
     }
     api_commit(r, t, 200, render_cart(u));
@@ -141,7 +145,10 @@ void h_checkout(struct http_req *r)
     int e = market_checkout(t, u, addr, now_ms(), &c, &bad);
     if (e) {
         wtx_free(t);
-        api_fail_with(r, e, e == ERR_INSUFFICIENT_STOCK ? "some SKUs do not have enough stock" : NULL,
+        api_fail_with(r, e,
+                      e == ERR_INSUFFICIENT_STOCK ? "some SKUs do not have enough stock"
+                      : e == ERR_INVALID          ? "the checkout total is too large"
+                                                  : NULL,
                       bad ? jpack("{so}", "skus", bad) : NULL);
         goto out;
     }

@@ -46,6 +46,16 @@ const struct http_route api_routes[] = {
     {HTTP_POST, V1 "/orders/:id/ship", h_order_ship},
     {HTTP_POST, V1 "/orders/:id/deliver", h_order_deliver},
     {HTTP_POST, V1 "/orders/:id/complete", h_order_complete},
+
+    {HTTP_POST, V1 "/live/rooms", h_live_room_create},
+    {HTTP_GET, V1 "/live/rooms", h_live_room_list},
+    {HTTP_GET, V1 "/live/rooms/:id", h_live_room_get},
+    {HTTP_POST, V1 "/live/rooms/:id/start", h_live_room_start},
+    {HTTP_POST, V1 "/live/rooms/:id/end", h_live_room_end},
+    {HTTP_POST, V1 "/live/rooms/:id/items", h_live_item_add},
+    {HTTP_POST, V1 "/live/rooms/:id/items/:item/buy", h_live_buy},
+    {HTTP_POST, V1 "/live/rooms/:id/pin", h_live_pin},
+    {HTTP_GET, V1 "/live/rooms/:id/events", h_live_events},
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

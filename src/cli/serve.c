@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "core/auth.h"
 #include "core/idem.h"
+#include "core/live.h"
 #include "core/market.h"
 #include "core/state.h"
 #include "http/http.h"
@@ -28,8 +29,9 @@ int cli_open(const char *dir, struct store **out)
         return -1;
     }
     state_init();
+    live_init();
     if (store_sqlite.open(out, dir) != 0) return -1;
-    if (state_load(&store_sqlite, *out) != 0) {
+    if (state_load(&store_sqlite, *out) != 0 || live_load(&store_sqlite, *out) != 0) {
         store_sqlite.close(*out);
         return -1;
     }
@@ -133,6 +135,7 @@ int cli_serve(struct serve_opts *o, struct store *st)
     sigaction(SIGINT, &sa, NULL);
 
     pool_start(2, 1024);
+    live_feed_start();
     pthread_t maint;
     pthread_create(&maint, NULL, maintenance, NULL);
 
@@ -146,8 +149,10 @@ int cli_serve(struct serve_opts *o, struct store *st)
         .static_dir = o->web ? o->web : web,
         .access_log = !o->quiet,
         .tick_ms = 100,
+        .on_tick = live_feed_tick,
     };
     int rc = http_serve(&cfg);
+    live_feed_stop();
     maint_stop = 1;
     pthread_join(maint, NULL);
     pool_stop();

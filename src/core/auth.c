@@ -6,6 +6,9 @@
 #define PW_MEM (19u * 1024 * 1024)
 
 static char dummy_hash[AUTH_HASH_MAX];
+/* Tokens have their own lock so the live buy path can authenticate without
+ * the state lock (S.tokens is only touched here). */
+static pthread_rwlock_t tokens_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 int auth_init(void)
 {
@@ -43,7 +46,9 @@ void auth_issue_token(struct wtx *t, struct user *u, char out[AUTH_TOKEN_LEN + 1
     sodium_bin2base64(out, AUTH_TOKEN_LEN + 1, raw, sizeof raw,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     token_key(out, AUTH_TOKEN_LEN, hash, hex);
+    pthread_rwlock_wrlock(&tokens_lock);
     smap_put(&S.tokens, hex, 64, u);
+    pthread_rwlock_unlock(&tokens_lock);
     wtx_stmt(t, ST_TOKEN_PUT);
     wtx_blob(t, hash, 32);
     wtx_int(t, u->id);
@@ -56,5 +61,8 @@ struct user *auth_lookup(const char *token, size_t len)
     unsigned char hash[32];
     char hex[65];
     token_key(token, len, hash, hex);
-    return smap_get(&S.tokens, hex, 64);
+    pthread_rwlock_rdlock(&tokens_lock);
+    struct user *u = smap_get(&S.tokens, hex, 64);
+    pthread_rwlock_unlock(&tokens_lock);
+    return u;
 }

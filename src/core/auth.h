@@ -24,9 +24,10 @@ int auth_init(void);
 int auth_hash_password(const char *pw, size_t len, char out[AUTH_HASH_MAX]);
 /* 1 when pw matches hash. Slow. hash NULL: burns the same time, returns 0. */
 int auth_verify_password(const char *hash, const char *pw, size_t len);
-/* New token for u into out (44 bytes), registered in state, row in t. Lock held. */
+/* New token for u into out (44 bytes), registered in state, row in t.
+ * Tokens have their own lock: these two need not hold the state lock. */
 void auth_issue_token(struct wtx *t, struct user *u, char out[AUTH_TOKEN_LEN + 1]);
-/* The user a token belongs to, or NULL. Lock held. */
+/* The user a token belongs to, or NULL. */
 struct user *auth_lookup(const char *token, size_t len);
 
 #endif

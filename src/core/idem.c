@@ -5,6 +5,10 @@
 #include "core/idem.h"
 #include "util/id.h"
 
+/* The records have their own lock, so the live buy path can check a key
+ * without the state lock. Nothing else is locked while it is held. */
+static pthread_mutex_t idem_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static size_t map_key(char *buf, size_t cap, int64_t scope, const char *key, size_t klen)
 {
     int n = snprintf(buf, cap, "%lld:", (long long)scope);
@@ -25,6 +29,8 @@ enum idem_result idem_begin(int64_t scope, const char *key, size_t klen,
 {
     char mk[320];
     size_t mlen = map_key(mk, sizeof mk, scope, key, klen);
+    pthread_mutex_lock(&idem_lock);
+    enum idem_result res = IDEM_PROCEED;
     struct idem *e = smap_get(&S.idem, mk, mlen);
     if (e && e->body && now - e->created_at > IDEM_TTL_MS) {
         smap_del(&S.idem, mk, mlen);
@@ -33,25 +39,33 @@ enum idem_result idem_begin(int64_t scope, const char *key, size_t klen,
     }
     if (e) {
         *out = e;
-        if (memcmp(e->fp, fp, 32) != 0) return IDEM_REUSED;
-        if (!e->body || !e->durable) return IDEM_IN_PROGRESS;
-        return IDEM_REPLAY;
+        if (memcmp(e->fp, fp, 32) != 0)
+            res = IDEM_REUSED;
+        else if (!e->body || !e->durable)
+            res = IDEM_IN_PROGRESS;
+        else
+            res = IDEM_REPLAY;
+    } else {
+        e = xcalloc(1, sizeof *e);
+        e->scope = scope;
+        e->key = xstrndup(key, klen);
+        memcpy(e->fp, fp, 32);
+        e->created_at = now;
+        smap_put(&S.idem, mk, mlen, e);
+        *out = e;
     }
-    e = xcalloc(1, sizeof *e);
-    e->scope = scope;
-    e->key = xstrndup(key, klen);
-    memcpy(e->fp, fp, 32);
-    e->created_at = now;
-    smap_put(&S.idem, mk, mlen, e);
-    *out = e;
-    return IDEM_PROCEED;
+    pthread_mutex_unlock(&idem_lock);
+    return res;
 }
 
 void idem_finish(struct idem *e, struct wtx *t, int status, const char *body, size_t len)
 {
     e->id = id_next();
     e->status = status;
-    e->body = xstrndup(body, len);
+    char *copy = xstrndup(body, len);
+    pthread_mutex_lock(&idem_lock);
+    e->body = copy;
+    pthread_mutex_unlock(&idem_lock);
     wtx_stmt(t, ST_IDEM_PUT);
     wtx_int(t, e->id);
     wtx_int(t, e->scope);
@@ -66,7 +80,9 @@ void idem_abort(struct idem *e)
 {
     char mk[320];
     size_t mlen = map_key(mk, sizeof mk, e->scope, e->key, strlen(e->key));
+    pthread_mutex_lock(&idem_lock);
     if (smap_get(&S.idem, mk, mlen) == e) smap_del(&S.idem, mk, mlen);
+    pthread_mutex_unlock(&idem_lock);
     idem_free(e);
 }
 
@@ -95,10 +111,12 @@ void idem_expire(struct wtx *t, int64_t now)
     size_t pos = 0;
     const char *k;
     void *v;
+    pthread_mutex_lock(&idem_lock);
     while (smap_next(&S.idem, &pos, &k, &v)) {
         struct idem *e = v;
         if (e->body && e->durable && now - e->created_at > IDEM_TTL_MS) vec_push(&old, e);
     }
+    pthread_mutex_unlock(&idem_lock);
     for (size_t i = 0; i < old.n; i++) idem_abort(old.v[i]);
     if (old.n) {
         wtx_stmt(t, ST_IDEM_PURGE);

@@ -9,7 +9,7 @@
  *
  * Only 2xx answers are stored: an error has no side effect, so a retry
  * simply runs again. Records older than 24 h are forgotten.
- * All functions run with the state lock held.
+ * The records have their own lock: callers need not hold the state lock.
  */
 #ifndef SOUK_IDEM_H
 #define SOUK_IDEM_H

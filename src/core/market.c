@@ -196,6 +196,7 @@ int market_cart_add(struct wtx *t, struct user *u, struct sku *k, int64_t qty, i
 {
     struct cart_line *l = market_cart_line(u, k->id);
     int64_t total = (l ? l->qty : 0) + qty;
+    if (total > MARKET_QTY_MAX) return ERR_INVALID;
     int e = cart_check(k, total);
     if (e) return e;
     if (!l) {
@@ -356,6 +357,7 @@ int market_checkout(struct wtx *t, struct user *u, json_t *shipping, int64_t now
     const char *cur = NULL;
     json_t *short_skus = NULL;
     int err = ERR_OK;
+    int64_t total = 0;
     for (size_t i = 0; i < u->cart.n; i++) {
         struct cart_line *l = u->cart.v[i];
         struct sku *k = sku_get(l->sku_id);
@@ -363,14 +365,24 @@ int market_checkout(struct wtx *t, struct user *u, json_t *shipping, int64_t now
             err = err ? err : ERR_MERCHANT_INACTIVE;
             continue;
         }
-        if (cur && strcmp(cur, k->currency) != 0) return ERR_MIXED_CURRENCY;
+        if (cur && strcmp(cur, k->currency) != 0) err = ERR_MIXED_CURRENCY;
         cur = k->currency;
-        if (pricing_check_moq(k->moq, l->qty)) return ERR_BELOW_MOQ;
+        if (!err && pricing_check_moq(k->moq, l->qty)) err = ERR_BELOW_MOQ;
+        /* Every total below is a sum of these lines: checking the grand total
+         * here means no order subtotal can overflow later. */
+        int64_t lt;
+        if (!err && (pricing_line_total(market_unit_price(k, l->qty), l->qty, &lt) ||
+                     money_add(total, lt, &total)))
+            err = ERR_INVALID;
         if (l->qty > sku_available(k)) {
             if (!short_skus) short_skus = json_array();
             char b[24];
             json_array_append_new(short_skus, json_string(id_fmt(k->id, b)));
         }
+    }
+    if (err == ERR_MIXED_CURRENCY || err == ERR_BELOW_MOQ || err == ERR_INVALID) {
+        json_decref(short_skus);
+        return err;
     }
     if (short_skus) {
         *bad = short_skus;

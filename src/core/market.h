@@ -48,12 +48,17 @@ int64_t market_unit_price(const struct sku *k, int64_t qty);
 /* 1 when shoppers may see/buy p (active product of an active merchant). */
 int market_product_public(const struct product *p);
 
-/* Cart. add: qty added to the line; set: qty replaces (0 removes). */
+/* Most units of one SKU in a cart line or order line. */
+#define MARKET_QTY_MAX 100000
+
+/* Cart. add: qty added to the line; set: qty replaces (0 removes).
+ * ERR_INVALID when the line would exceed MARKET_QTY_MAX. */
 int market_cart_add(struct wtx *t, struct user *u, struct sku *k, int64_t qty, int64_t now);
 int market_cart_set(struct wtx *t, struct user *u, struct sku *k, int64_t qty, int64_t now);
 struct cart_line *market_cart_line(struct user *u, int64_t sku_id);
 
 /* Checkout: reserve every cart line or none; one order per merchant.
+ * ERR_INVALID when the total would overflow int64 minor units.
  * ERR_INSUFFICIENT_STOCK sets *bad to an array of the short SKU ids. */
 int market_checkout(struct wtx *t, struct user *u, json_t *shipping, int64_t now,
                     struct checkout **out, json_t **bad);

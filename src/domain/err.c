@@ -27,6 +27,7 @@ static const struct err_info table[ERR__COUNT] = {
     [ERR_PER_USER_LIMIT] = {409, "per_user_limit", "You reached the limit for this item"},
     [ERR_SALE_NOT_STARTED] = {409, "sale_not_started", "The sale has not started yet"},
     [ERR_ROOM_NOT_LIVE] = {409, "room_not_live", "The live room is not live"},
+    [ERR_ROOM_ENDED] = {409, "room_ended", "The live room has ended"},
     [ERR_BUSY] = {429, "busy", "Too many requests of this kind; retry shortly"},
     [ERR_UNAVAILABLE] = {503, "unavailable", "The server is shutting down"},
     [ERR_INTERNAL] = {500, "internal", "Internal error"},

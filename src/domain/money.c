@@ -71,6 +71,7 @@ int money_parse(const char *s, size_t len, int exp, int64_t *out)
     int64_t scale = 1;
     for (int k = 0; k < exp; k++) scale *= 10;
     for (int k = fdigits > exp ? exp : fdigits; k < exp; k++) frac *= 10;
+    if (whole > (INT64_MAX - frac - round_up) / scale) return -1;
     int64_t v = whole * scale + frac + round_up;
     *out = neg ? -v : v;
     return 0;

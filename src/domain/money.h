@@ -2,9 +2,10 @@
  * money — integer minor units and the arithmetic on them.
  *
  * Amounts are int64 minor units (1999 = 19.99 in a two-decimal currency);
- * floats never touch money. Every operation checks overflow: amounts are
- * bounded by MONEY_MAX so that a line total (price × qty) and a sum of up to
- * a million lines cannot overflow int64.
+ * floats never touch money. A price is at most MONEY_MAX; sums and products
+ * are computed with money_add/money_mul, which report overflow, and callers
+ * refuse the operation when they do (a checkout total is checked before
+ * anything is reserved).
  */
 #ifndef SOUK_MONEY_H
 #define SOUK_MONEY_H

@@ -18,7 +18,12 @@ int64_t id_next(void)
     int64_t base = ((now_ms() - ID_EPOCH_MS) << 22) | node_bits;
     int64_t prev = atomic_load(&last_id), next;
     do {
-        next = base > prev ? base : prev + 1;
+        if (base > prev)
+            next = base;
+        else if ((prev & 0xFFF) != 0xFFF)
+            next = prev + 1;
+        else /* the millisecond's 4096 ids are used: borrow the next one */
+            next = (((prev >> 22) + 1) << 22) | node_bits;
     } while (!atomic_compare_exchange_weak(&last_id, &prev, next));
     return next;
 }

@@ -50,7 +50,8 @@ int time_parse(const char *s, int64_t *out)
         p++;
     } else if (*p == '+' || *p == '-') {
         int hh, mm;
-        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 || strlen(p) != 6) return -1;
+        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 || strlen(p) != 6 || hh > 23 || mm > 59)
+            return -1;
         offset_min = (hh * 60 + mm) * (*p == '-' ? -1 : 1);
         p += 6;
     } else {
@@ -59,7 +60,11 @@ int time_parse(const char *s, int64_t *out)
     if (*p) return -1;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
+    struct tm want = tm;
     time_t t = timegm(&tm);
+    /* timegm normalises 30 February into March: refuse what it moved. */
+    if (tm.tm_mday != want.tm_mday || tm.tm_mon != want.tm_mon || tm.tm_year != want.tm_year)
+        return -1;
     *out = ((int64_t)t - offset_min * 60) * 1000 + frac;
     return 0;
 }

@@ -49,7 +49,7 @@ char *xstrdup(const char *s)
 
 /* ---- imap ---- */
 
-#define TOMB ((int64_t)-1)
+#define TOMB INT64_MIN /* deleted slot; 0 marks an empty one */
 
 static uint64_t mix64(uint64_t x)
 {

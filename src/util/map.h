@@ -2,8 +2,8 @@
  * map — open-addressing hash maps from an int64 or a string to a pointer.
  *
  * Not thread-safe: the owner locks. Values are borrowed (the map never frees
- * them). String keys are copied and owned by the map. Key 0 is reserved in
- * imap (ids are never 0). Iteration order is unspecified.
+ * them). String keys are copied and owned by the map. Keys 0 and INT64_MIN
+ * are reserved in imap (empty and deleted slots; ids are always positive). Iteration order is unspecified.
  */
 #ifndef SOUK_MAP_H
 #define SOUK_MAP_H

@@ -160,19 +160,27 @@ describe('products', () => {
             [body({ skus: [sku({ price_tiers: [{ min_qty: 10, price: 900 }, { min_qty: 5, price: 800 }] })] }), 'skus'],
             [body({ skus: [sku({ price_tiers: [{ min_qty: 10, price: 900 }, { min_qty: 10, price: 800 }] })] }), 'skus'],
             [body({ skus: [sku({ moq: 0 })] }), 'skus'],
-            [body({ category_id: '999999999999' }), 'category_id'],
-            [body({ merchant_id: '999999999999' }), 'merchant_id'],
+            [body({ title: '商'.repeat(201) }), 'title'],
         ];
         for (const [b, field] of cases) {
             wantInvalid(await api(srv, 'POST', '/products', { token: owner.token, body: b }), field);
         }
         // limits are inclusive
         want(await api(srv, 'POST', '/products', { token: owner.token, body: body({ title: 't'.repeat(200) }) }), 201);
+        // characters, not bytes
+        want(await api(srv, 'POST', '/products', { token: owner.token, body: body({ title: '商'.repeat(200) }) }), 201);
         want(await api(srv, 'POST', '/products', {
             token: owner.token, body: body({ skus: Array.from({ length: 100 }, (_, i) => sku({ code: `C${i}` })) }),
         }), 201);
         want(await api(srv, 'POST', '/products', { token: owner.token, body: body({ skus: [sku({ price: 0, stock: 0 })] }) }), 201);
         want(await api(srv, 'POST', '/products', { token: owner.token, body: body({ skus: [sku({ price: 1e12, currency: 'JPY' })] }) }), 201);
+    });
+
+    test('ids in the body that do not exist → 422 invalid naming the field', async () => {
+        wantInvalid(await api(srv, 'POST', '/products', { token: owner.token, body: body({ category_id: '999999999999' }) }),
+            'category_id');
+        wantInvalid(await api(srv, 'POST', '/products', { token: owner.token, body: body({ merchant_id: '999999999999' }) }),
+            'merchant_id');
     });
 
     test('GET /products/{id} unknown → 404', async () => {

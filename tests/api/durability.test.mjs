@@ -192,3 +192,34 @@ test('after the crash, retrying with the same Idempotency-Key never books twice'
     want(await api(srv, 'POST', '/cart/items', { token: s.token, body: { sku_id: shopB.skus[0].id, qty: 1 } }), 200);
     want(await api(srv, 'POST', '/checkout', { token: s.token, idem: uniq('k'), body: { shipping_address: ADDRESS } }), 201);
 });
+
+test('SIGTERM under load: in-flight requests are answered, exit 0, answered writes persist', async (t) => {
+    const shoppers = await Promise.all(Array.from({ length: 30 }, () => registerShopper(srv, 'drain')));
+    const b1 = shopB.skus[0];
+    for (const s of shoppers) want(await api(srv, 'POST', '/cart/items', { token: s.token, body: { sku_id: b1.id, qty: 1 } }), 200);
+    const ordersBefore = (await listAll(srv, '/orders', srv.operatorToken)).length;
+
+    const results = shoppers.map(() => ({}));
+    const inflight = shoppers.map((s, i) => api(srv, 'POST', '/checkout', {
+        token: s.token, idem: uniq('drain'), body: { shipping_address: ADDRESS },
+    }).then((r) => { results[i].r = r; }, (e) => { results[i].err = e; }));
+    await sleep(2);
+    const exit = await srv.terminate();
+    await Promise.all(inflight);
+    assert.equal(exit.code, 0, `exit after SIGTERM under load: ${JSON.stringify(exit)}\n${srv.logTail(2000)}`);
+
+    const answered = results.filter((x) => x.r);
+    for (const { r } of answered) {
+        assert.ok(r.status === 201 || (r.status === 503 && r.json?.code === 'unavailable'), `${r.status} ${r.text}`);
+    }
+    const acked = answered.filter((x) => x.r.status === 201).map((x) => x.r.json);
+    t.diagnostic(`201: ${acked.length}, 503: ${answered.length - acked.length}, transport errors: ${results.length - answered.length}`);
+
+    await srv.restart();
+    for (const co of acked) {
+        for (const o of co.orders) assert.equal((await api(srv, 'GET', `/orders/${o.id}`, { token: srv.operatorToken })).json?.status,
+            'pending_payment');
+    }
+    const orders = await checkConsistency('after SIGTERM');
+    assert.ok(orders.length >= ordersBefore + acked.length);
+});

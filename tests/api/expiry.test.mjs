@@ -108,3 +108,36 @@ test('many orders expire together and every unit comes back', async () => {
     const a1 = await getSku(srv, a.id);
     assert.deepEqual([a1.reserved, a1.available], [a0.reserved, a0.available]);
 });
+
+test('pay racing expiry: the answer matches the final state and stock adds up', async () => {
+    const race = await makeShop(srv, { skus: [{ code: 'R', price: 300, stock: 50 }] });
+    const sku = race.skus[0];
+    const buyers = await Promise.all(Array.from({ length: 10 }, () => registerShopper(srv, 'late')));
+    const cos = [];
+    for (const b of buyers) {
+        await addToCart(srv, b.token, sku.id, 1);
+        cos.push({ b, co: await checkout(srv, b.token) });
+    }
+    // pay each one between 300 ms before and 300 ms after its expires_at
+    const results = await Promise.all(cos.map(async ({ b, co }, i) => {
+        const at = Date.parse(co.expires_at) - 300 + i * 60;
+        await sleep(Math.max(0, at - Date.now()));
+        const r = await api(srv, 'POST', `/checkout/${co.id}/pay`, { token: b.token, idem: uniq('p'), body: { method: 'sandbox' } });
+        return { r, id: co.orders[0].id };
+    }));
+    await sleep(1500); // let the sweeper finish
+    let paid = 0;
+    for (const { r, id } of results) {
+        const o = await getOrder(srv, id);
+        if (r.status === 200) {
+            assert.equal(o.status, 'paid');
+            paid += 1;
+        } else {
+            want(r, 409, 'invalid_transition');
+            assert.equal(o.status, 'expired');
+        }
+    }
+    const s = await getSku(srv, sku.id);
+    assert.deepEqual({ on_hand: s.on_hand, reserved: s.reserved, sold: s.sold, available: s.available },
+        { on_hand: 50 - paid, reserved: 0, sold: paid, available: 50 - paid });
+});

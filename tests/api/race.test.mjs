@@ -1,7 +1,9 @@
 // Race: 200 shoppers, 50 units. Exactly 50 win; 150 get 409 insufficient_stock.
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, api, want, uniq, makeShop, getSku, listAll, ADDRESS } from './lib/harness.mjs';
+import {
+    startServer, api, want, uniq, makeShop, getSku, listAll, ledgerAll, clearCart, ADDRESS,
+} from './lib/harness.mjs';
 
 const USERS = 200;
 const STOCK = 50;
@@ -94,4 +96,40 @@ test('interleaved add + checkout per shopper: still exactly 50 units out, losers
     const s = await getSku(srv, sku.id);
     assert.deepEqual({ on_hand: s.on_hand, reserved: s.reserved, available: s.available },
         { on_hand: STOCK, reserved: STOCK, available: 0 });
+});
+
+test('pay racing cancel on the same order: one consistent outcome, every unit accounted for', async () => {
+    const duel = await makeShop(srv, { skus: [{ code: 'DUEL', price: 1230, stock: 100 }] });
+    const sku = duel.skus[0];
+    const players = srv.shopperTokens.slice(0, 30);
+    const orders = [];
+    for (const token of players) {
+        await clearCart(srv, token);
+        want(await api(srv, 'POST', '/cart/items', { token, body: { sku_id: sku.id, qty: 2 } }), 200);
+        const co = want(await checkoutAs(token), 201);
+        orders.push({ token, id: co.orders[0].id });
+    }
+    const outcomes = await Promise.all(orders.map(async (o) => {
+        const [pay, cancel] = await Promise.all([
+            api(srv, 'POST', `/orders/${o.id}/pay`, { token: o.token, idem: uniq('p'), body: { method: 'sandbox' } }),
+            api(srv, 'POST', `/orders/${o.id}/cancel`, { token: o.token }),
+        ]);
+        const final = (await api(srv, 'GET', `/orders/${o.id}`, { token: o.token })).json.status;
+        return { pay: pay.status, payCode: pay.json?.code, cancel: cancel.status, cancelCode: cancel.json?.code, final };
+    }));
+    for (const x of outcomes) {
+        // pay first → paid → cancel refunds; cancel first → pay is an invalid transition
+        const ok = (x.pay === 200 && x.cancel === 200 && x.final === 'refunded')
+            || (x.pay === 409 && x.payCode === 'invalid_transition' && x.cancel === 200 && x.final === 'cancelled');
+        assert.ok(ok, JSON.stringify(x));
+    }
+    const s = await getSku(srv, sku.id);
+    assert.deepEqual({ on_hand: s.on_hand, reserved: s.reserved, available: s.available, sold: s.sold },
+        { on_hand: 100, reserved: 0, available: 100, sold: 0 }, JSON.stringify(outcomes));
+    const l = await ledgerAll(srv, duel.merchant.id, duel.owner.token);
+    assert.equal(l.items.reduce((a, e) => a + e.amount, 0), 0, 'refunds net the ledger to zero');
+    assert.equal(l.balance.pending, 0);
+    const refunded = outcomes.filter((x) => x.final === 'refunded').length;
+    assert.equal(l.items.filter((e) => e.kind === 'sale').length, refunded);
+    assert.equal(l.items.filter((e) => e.kind === 'refund').length, refunded);
 });

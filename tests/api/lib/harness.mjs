@@ -168,10 +168,13 @@ class Server {
         this.courierToken = await login(this, COURIER.email, COURIER.password);
     }
 
-    /** SIGTERM; the contract says the server drains and exits 0. */
-    async stop() {
+    /**
+     * SIGTERM and wait (10 s) for the exit; keeps the data directory. Returns
+     * {code, signal}; throws if the process does not exit in time.
+     */
+    async terminate() {
         const proc = this.proc;
-        if (!proc) return;
+        if (!proc) return { code: null, signal: null };
         this.proc = null;
         if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
         const r = await waitExit(proc, 10000);
@@ -180,6 +183,13 @@ class Server {
             await waitExit(proc, 5000);
             throw new Error(`souk did not exit within 10 s of SIGTERM; ${this.describe()}\n${logTail(this.logPath)}`);
         }
+        return { code: r.code, signal: r.signal };
+    }
+
+    /** SIGTERM; the contract says the server drains and exits 0. Removes a temp data dir. */
+    async stop() {
+        if (!this.proc) return;
+        const r = await this.terminate();
         if (r.code !== 0) {
             throw new Error(
                 `souk exited with code ${r.code} signal ${r.signal} after SIGTERM (want 0); ` +

@@ -1,0 +1,722 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "core/live.h"
+#include "core/market.h"
+#include "domain/err.h"
+#include "domain/money.h"
+#include "util/id.h"
+#include "util/log.h"
+
+/* Rooms and items are looked up without the state lock (the buy path), so
+ * the registry has its own rwlock. Writers hold the state lock too. */
+static struct {
+    pthread_rwlock_t lock;
+    struct imap rooms, items;
+    struct vec list; /* rooms, id ascending */
+} L = {.lock = PTHREAD_RWLOCK_INITIALIZER};
+
+static const char *room_names[] = {"scheduled", "live", "ended"};
+
+const char *room_status_name(int s)
+{
+    return s >= 0 && s <= 2 ? room_names[s] : "unknown";
+}
+
+int64_t live_item_remaining(const struct live_item *it)
+{
+    return it->remaining;
+}
+
+/* ---- the feed's private part ---- */
+
+#define FRAMES 64
+
+struct frame {
+    _Atomic int refs;
+    size_t len;
+    char data[];
+};
+
+struct pending_order {
+    int64_t item_id, qty;
+    char buyer[40];
+};
+
+struct live_feed {
+    pthread_mutex_t lock;
+    struct frame *ring[FRAMES];
+    uint64_t next_seq; /* frames [next_seq - FRAMES, next_seq) may be in ring */
+    char *ctrl;        /* status / pinned events waiting for the next frame */
+    size_t ctrl_len, ctrl_cap;
+    struct pending_order orders[32];
+    int norders;
+    int64_t orders_extra[64], orders_extra_qty[64]; /* per item slot: beyond the first */
+    uint64_t built_version;
+    int last_viewers;
+    int64_t viewers_at;
+    struct vec seen; /* per item: int64_t[2] last sent remaining, sold */
+};
+
+static void frame_unref(struct frame *f)
+{
+    if (f && atomic_fetch_sub(&f->refs, 1) == 1) free(f);
+}
+
+static void feed_append(struct live_feed *f, const char *s, size_t n)
+{
+    if (f->ctrl_len + n > f->ctrl_cap) {
+        f->ctrl_cap = (f->ctrl_len + n) * 2 + 256;
+        f->ctrl = xrealloc(f->ctrl, f->ctrl_cap);
+    }
+    memcpy(f->ctrl + f->ctrl_len, s, n);
+    f->ctrl_len += n;
+}
+
+static void feed_event(struct live_room *r, const char *event, json_t *data)
+{
+    char *d = json_dumps(data, JSON_COMPACT);
+    json_decref(data);
+    char head[64];
+    int n = snprintf(head, sizeof head, "event: %s\ndata: ", event);
+    pthread_mutex_lock(&r->feed->lock);
+    feed_append(r->feed, head, (size_t)n);
+    feed_append(r->feed, d, strlen(d));
+    feed_append(r->feed, "\n\n", 2);
+    pthread_mutex_unlock(&r->feed->lock);
+    free(d);
+    r->version++;
+}
+
+/* ---- persistence ---- */
+
+static void persist_room(struct wtx *t, const struct live_room *r)
+{
+    wtx_stmt(t, ST_ROOM_PUT);
+    wtx_int(t, r->id);
+    wtx_int(t, r->m->id);
+    wtx_text(t, r->title);
+    wtx_text(t, room_status_name(r->status));
+    wtx_int_or_null(t, r->scheduled_at);
+    wtx_int_or_null(t, r->started_at);
+    wtx_int_or_null(t, r->ended_at);
+    wtx_int_or_null(t, r->pinned_item_id);
+    wtx_int(t, r->created_at);
+}
+
+static void persist_item(struct wtx *t, const struct live_item *it)
+{
+    wtx_stmt(t, ST_LIVE_ITEM_PUT);
+    wtx_int(t, it->id);
+    wtx_int(t, it->room_id);
+    wtx_int(t, it->sku->id);
+    wtx_int(t, it->live_price);
+    wtx_text(t, it->currency);
+    wtx_int(t, it->quantity);
+    wtx_int(t, it->per_user_limit);
+    wtx_int_or_null(t, it->starts_at);
+    wtx_text(t, "active");
+    wtx_int(t, it->created_at);
+}
+
+/* ---- registry ---- */
+
+static struct live_room *room_new(void)
+{
+    struct live_room *r = xcalloc(1, sizeof *r);
+    r->feed = xcalloc(1, sizeof *r->feed);
+    pthread_mutex_init(&r->feed->lock, NULL);
+    return r;
+}
+
+static void room_register(struct live_room *r)
+{
+    pthread_rwlock_wrlock(&L.lock);
+    imap_put(&L.rooms, r->id, r);
+    vec_push(&L.list, r);
+    pthread_rwlock_unlock(&L.lock);
+}
+
+static void item_register(struct live_room *r, struct live_item *it)
+{
+    pthread_rwlock_wrlock(&L.lock);
+    imap_put(&L.items, it->id, it);
+    vec_push(&r->items, it);
+    pthread_rwlock_unlock(&L.lock);
+}
+
+struct live_room *live_room_get(int64_t id)
+{
+    pthread_rwlock_rdlock(&L.lock);
+    struct live_room *r = imap_get(&L.rooms, id);
+    pthread_rwlock_unlock(&L.lock);
+    return r;
+}
+
+struct live_item *live_item_get(struct live_room *r, int64_t item_id)
+{
+    pthread_rwlock_rdlock(&L.lock);
+    struct live_item *it = imap_get(&L.items, item_id);
+    pthread_rwlock_unlock(&L.lock);
+    return it && it->room == r ? it : NULL;
+}
+
+size_t live_rooms_snapshot(struct live_room **out, size_t max)
+{
+    pthread_rwlock_rdlock(&L.lock);
+    size_t n = 0;
+    for (size_t i = L.list.n; i > 0 && n < max; i--) out[n++] = L.list.v[i - 1];
+    pthread_rwlock_unlock(&L.lock);
+    return n;
+}
+
+/* ---- operations (state lock held) ---- */
+
+struct live_room *live_room_create(struct wtx *t, struct merchant *m, const char *title,
+                                   int64_t scheduled_at, int64_t now)
+{
+    struct live_room *r = room_new();
+    r->id = id_next();
+    r->m = m;
+    r->title = xstrdup(title);
+    r->status = RS_SCHEDULED;
+    r->scheduled_at = scheduled_at;
+    r->created_at = now;
+    room_register(r);
+    persist_room(t, r);
+    return r;
+}
+
+int live_room_start(struct wtx *t, struct live_room *r, int64_t now)
+{
+    if (r->status == RS_LIVE) return ERR_OK;
+    if (r->status != RS_SCHEDULED) return ERR_ROOM_ENDED;
+    r->status = RS_LIVE;
+    r->started_at = now;
+    persist_room(t, r);
+    feed_event(r, "status", json_pack("{ss}", "status", "live"));
+    return ERR_OK;
+}
+
+int live_room_end(struct wtx *t, struct live_room *r, int64_t now)
+{
+    if (r->status == RS_ENDED) return ERR_OK;
+    r->status = RS_ENDED;
+    r->ended_at = now;
+    /* Unsold units go back to the SKU. Buyers are admitted only while the
+     * room is live, and admission re-checks the status after taking units,
+     * so after this exchange nobody can take a unit from remaining. */
+    for (size_t i = 0; i < r->items.n; i++) {
+        struct live_item *it = r->items.v[i];
+        int64_t back = atomic_exchange(&it->remaining, 0);
+        it->quantity -= back;
+        it->sku->reserved -= back;
+        persist_sku_stock(t, it->sku);
+        persist_item(t, it);
+    }
+    persist_room(t, r);
+    feed_event(r, "status", json_pack("{ss}", "status", "ended"));
+    return ERR_OK;
+}
+
+int live_room_pin(struct wtx *t, struct live_room *r, struct live_item *it)
+{
+    r->pinned_item_id = it->id;
+    persist_room(t, r);
+    char b[24];
+    feed_event(r, "pinned", json_pack("{ss}", "item_id", id_fmt(it->id, b)));
+    return ERR_OK;
+}
+
+int live_item_add(struct wtx *t, struct live_room *r, struct sku *k, int64_t live_price,
+                  int64_t quantity, int64_t per_user_limit, int64_t starts_at, int64_t now,
+                  struct live_item **out)
+{
+    if (r->status == RS_ENDED) return ERR_ROOM_ENDED;
+    if (quantity > sku_available(k)) return ERR_INSUFFICIENT_STOCK;
+    struct live_item *it = xcalloc(1, sizeof *it);
+    it->id = id_next();
+    it->room_id = r->id;
+    it->room = r;
+    it->sku = k;
+    it->live_price = live_price;
+    memcpy(it->currency, k->currency, 4);
+    it->quantity = it->remaining = quantity;
+    it->per_user_limit = per_user_limit;
+    it->starts_at = starts_at;
+    it->created_at = now;
+    pthread_mutex_init(&it->ulock, NULL);
+    k->reserved += quantity;
+    persist_sku_stock(t, k);
+    item_register(r, it);
+    persist_item(t, it);
+    r->version++;
+    *out = it;
+    return ERR_OK;
+}
+
+/* ---- admission: no state lock ---- */
+
+static int64_t per_user_add(struct live_item *it, int64_t uid, int64_t delta, int64_t limit)
+{
+    pthread_mutex_lock(&it->ulock);
+    int64_t have = (int64_t)(intptr_t)imap_get(&it->per_user, uid);
+    if (limit && have + delta > limit) {
+        pthread_mutex_unlock(&it->ulock);
+        return -1;
+    }
+    have += delta;
+    if (have > 0)
+        imap_put(&it->per_user, uid, (void *)(intptr_t)have);
+    else
+        imap_del(&it->per_user, uid);
+    pthread_mutex_unlock(&it->ulock);
+    return have;
+}
+
+int live_admit(struct live_item *it, const struct user *u, int64_t qty, int64_t now)
+{
+    struct live_room *r = it->room;
+    if (r->status != RS_LIVE) return r->status == RS_ENDED ? ERR_ROOM_ENDED : ERR_ROOM_NOT_LIVE;
+    if (it->starts_at && now < it->starts_at) return ERR_SALE_NOT_STARTED;
+    /* The sold-out answer needs no lock at all: most buys in a flash sale
+     * end here once the units are gone. */
+    if (it->remaining < qty) return ERR_SOLD_OUT;
+    if (per_user_add(it, u->id, qty, it->per_user_limit) < 0) return ERR_PER_USER_LIMIT;
+    int64_t have = it->remaining;
+    do {
+        if (have < qty) {
+            per_user_add(it, u->id, -qty, 0);
+            return ERR_SOLD_OUT;
+        }
+    } while (!atomic_compare_exchange_weak(&it->remaining, &have, have - qty));
+    it->held += qty;
+    /* The room may have ended between the status check and the CAS: the
+     * end moved `remaining` to the SKU with an exchange, so if it is over
+     * now, give the units back the way an expiry after the end would. */
+    if (r->status != RS_LIVE) {
+        live_admit_undo(it, u, qty);
+        return ERR_ROOM_ENDED;
+    }
+    r->version++;
+    return ERR_OK;
+}
+
+void live_admit_undo(struct live_item *it, const struct user *u, int64_t qty)
+{
+    it->held -= qty;
+    per_user_add(it, u->id, -qty, 0);
+    if (it->room->status == RS_LIVE) {
+        it->remaining += qty;
+    } else {
+        /* After the end the units belong to the SKU again. */
+        state_lock();
+        it->quantity -= qty;
+        it->sku->reserved -= qty;
+        struct wtx *t = wtx_new();
+        persist_sku_stock(t, it->sku);
+        persist_item(t, it);
+        writer_submit(t, NULL, NULL);
+        state_unlock();
+    }
+    it->room->version++;
+}
+
+struct order *live_order_create(struct wtx *t, struct live_item *it, struct user *u, int64_t qty,
+                                json_t *shipping, int64_t now)
+{
+    struct order_line line = {it->sku->id, it->sku->product->id, qty, it->live_price,
+                              it->sku->product->title};
+    struct order *o = xcalloc(1, sizeof *o);
+    o->id = id_next();
+    o->user_id = u->id;
+    o->m = it->room->m;
+    o->status = OS_PENDING_PAYMENT;
+    memcpy(o->currency, it->currency, 4);
+    o->commission_bp = o->m->commission_bp;
+    o->shipping = shipping ? json_incref(shipping) : NULL;
+    o->created_at = o->updated_at = now;
+    o->expires_at = now + S.live_payment_window_ms;
+    o->live_item_id = it->id;
+    o->lines = xcalloc(1, sizeof *o->lines);
+    o->nlines = 1;
+    o->lines[0] = line;
+    o->lines[0].title = xstrdup(line.title);
+    money_mul(it->live_price, qty, &o->subtotal);
+    o->commission = money_commission(o->subtotal, o->commission_bp);
+    o->hist = xcalloc(1, sizeof *o->hist);
+    o->hist[0] = (struct order_event_rec){OS_PENDING_PAYMENT, now};
+    o->nhist = 1;
+    state_add_order(o);
+    persist_order(t, o);
+    persist_order_lines(t, o);
+    return o;
+}
+
+/* "Li Wei" → "Li**", "王小明" → "王**": the first two letters (one CJK
+ * character), the rest hidden. */
+static void mask_name(const char *name, char *out, size_t cap)
+{
+    size_t n = 0, cps = 0;
+    const unsigned char *p = (const unsigned char *)(name ? name : "");
+    int limit = *p >= 0x80 ? 1 : 2;
+    while (*p && cps < (size_t)limit && n + 4 < cap) {
+        do out[n++] = (char)*p++;
+        while ((*p & 0xC0) == 0x80 && n + 4 < cap);
+        cps++;
+    }
+    out[n++] = '*';
+    out[n++] = '*';
+    out[n] = 0;
+}
+
+void live_note_order(struct live_item *it, const struct user *u, int64_t qty)
+{
+    struct live_feed *f = it->room->feed;
+    pthread_mutex_lock(&f->lock);
+    int slot = -1;
+    for (int i = 0; i < f->norders; i++)
+        if (f->orders[i].item_id == it->id) slot = i;
+    if (slot < 0 && f->norders < 32) {
+        slot = f->norders++;
+        f->orders[slot].item_id = it->id;
+        f->orders[slot].qty = qty;
+        mask_name(u->name, f->orders[slot].buyer, sizeof f->orders[slot].buyer);
+        f->orders_extra[slot] = f->orders_extra_qty[slot] = 0;
+    } else if (slot >= 0) {
+        f->orders_extra[slot]++;
+        f->orders_extra_qty[slot] += qty;
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* ---- the order hook: a live order changed status (state lock held) ---- */
+
+static void live_hook(struct wtx *t, struct order *o, enum order_status from,
+                      enum order_status to)
+{
+    pthread_rwlock_rdlock(&L.lock);
+    struct live_item *it = imap_get(&L.items, o->live_item_id);
+    pthread_rwlock_unlock(&L.lock);
+    if (!it) return;
+    int64_t q = o->lines[0].qty;
+    struct sku *k = it->sku;
+    if (from == OS_PENDING_PAYMENT && to == OS_PAID) {
+        it->held -= q;
+        it->sold += q;
+        k->reserved -= q;
+        k->on_hand -= q;
+        k->sold += q;
+        persist_sku_stock(t, k);
+    } else if (from == OS_PENDING_PAYMENT) { /* expired or cancelled */
+        it->held -= q;
+        per_user_add(it, o->user_id, -q, 0);
+        if (it->room->status == RS_LIVE || it->room->status == RS_SCHEDULED) {
+            it->remaining += q;
+        } else {
+            it->quantity -= q;
+            k->reserved -= q;
+            persist_sku_stock(t, k);
+            persist_item(t, it);
+        }
+    } else if (from == OS_PAID && to == OS_REFUNDED) {
+        it->sold -= q;
+        it->quantity -= q;
+        per_user_add(it, o->user_id, -q, 0);
+        k->on_hand += q;
+        k->sold -= q;
+        persist_sku_stock(t, k);
+        persist_item(t, it);
+    }
+    it->room->version++;
+}
+
+void live_init(void)
+{
+    market_live_order_hook = live_hook;
+}
+
+/* ---- load ---- */
+
+static int row_room(void *arg, const struct sval *c, int n)
+{
+    (void)arg;
+    (void)n;
+    struct merchant *m = merchant_get(c[1].i);
+    if (!m) return 0;
+    struct live_room *r = room_new();
+    r->id = c[0].i;
+    r->m = m;
+    r->title = xstrndup(c[2].s ? c[2].s : "", c[2].len);
+    r->status = c[3].len == 4 ? RS_LIVE : c[3].len == 5 ? RS_ENDED : RS_SCHEDULED;
+    r->scheduled_at = c[4].type == SV_INT ? c[4].i : 0;
+    r->started_at = c[5].type == SV_INT ? c[5].i : 0;
+    r->ended_at = c[6].type == SV_INT ? c[6].i : 0;
+    r->pinned_item_id = c[7].type == SV_INT ? c[7].i : 0;
+    r->created_at = c[8].i;
+    room_register(r);
+    id_bump(r->id);
+    return 0;
+}
+
+static int row_item(void *arg, const struct sval *c, int n)
+{
+    (void)arg;
+    (void)n;
+    struct live_room *r = imap_get(&L.rooms, c[1].i);
+    struct sku *k = sku_get(c[2].i);
+    if (!r || !k) return 0;
+    struct live_item *it = xcalloc(1, sizeof *it);
+    it->id = c[0].i;
+    it->room_id = r->id;
+    it->room = r;
+    it->sku = k;
+    it->live_price = c[3].i;
+    memcpy(it->currency, k->currency, 4);
+    it->quantity = c[5].i;
+    it->per_user_limit = c[6].i;
+    it->starts_at = c[7].type == SV_INT ? c[7].i : 0;
+    it->created_at = c[9].i;
+    pthread_mutex_init(&it->ulock, NULL);
+    item_register(r, it);
+    id_bump(it->id);
+    return 0;
+}
+
+int live_load(const struct store_ops *ops, struct store *st)
+{
+    if (ops->scan(st, SQ_ROOMS, row_room, NULL) || ops->scan(st, SQ_LIVE_ITEMS, row_item, NULL))
+        return -1;
+    /* held, sold and per-shopper counts come from the durable orders. */
+    for (size_t i = 0; i < S.order_list.n; i++) {
+        struct order *o = S.order_list.v[i];
+        if (!o->live_item_id || !o->nlines) continue;
+        struct live_item *it = imap_get(&L.items, o->live_item_id);
+        if (!it) continue;
+        int64_t q = o->lines[0].qty;
+        switch (o->status) {
+        case OS_PENDING_PAYMENT: it->held += q; break;
+        case OS_PAID:
+        case OS_SHIPPED:
+        case OS_DELIVERED:
+        case OS_COMPLETED: it->sold += q; break;
+        default: continue;
+        }
+        per_user_add(it, o->user_id, q, 0);
+    }
+    for (size_t i = 0; i < L.list.n; i++) {
+        struct live_room *r = L.list.v[i];
+        for (size_t k = 0; k < r->items.n; k++) {
+            struct live_item *it = r->items.v[k];
+            it->remaining = it->quantity - it->held - it->sold;
+            if (it->remaining < 0) {
+                log_err("live: item %lld: quantity %lld < held %lld + sold %lld", (long long)it->id,
+                        (long long)it->quantity, (long long)it->held, (long long)it->sold);
+                it->remaining = 0;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- the feed ---- */
+
+static pthread_t feed_tid;
+static volatile int feed_stop;
+
+static void build_frame(struct live_room *r, int64_t now)
+{
+    struct live_feed *f = r->feed;
+    uint64_t v = r->version;
+    int viewers = r->viewers;
+    int viewers_due = viewers != f->last_viewers && now - f->viewers_at >= 1000;
+    if (v == f->built_version && !viewers_due) return;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+#define ADD(s, n)                                                                                 \
+    do {                                                                                          \
+        if (len + (n) > cap) {                                                                    \
+            cap = (len + (n)) * 2 + 512;                                                          \
+            buf = xrealloc(buf, cap);                                                             \
+        }                                                                                         \
+        memcpy(buf + len, (s), (n));                                                              \
+        len += (n);                                                                               \
+    } while (0)
+    char line[512];
+    pthread_mutex_lock(&f->lock);
+    f->built_version = v;
+    if (f->ctrl_len) {
+        ADD(f->ctrl, f->ctrl_len);
+        f->ctrl_len = 0;
+    }
+    struct pending_order ords[32];
+    int64_t extra[32], extra_qty[32];
+    int nords = f->norders;
+    memcpy(ords, f->orders, sizeof ords);
+    memcpy(extra, f->orders_extra, sizeof extra);
+    memcpy(extra_qty, f->orders_extra_qty, sizeof extra_qty);
+    f->norders = 0;
+    pthread_mutex_unlock(&f->lock);
+
+    pthread_rwlock_rdlock(&L.lock);
+    while (f->seen.n < r->items.n) vec_push(&f->seen, xcalloc(2, sizeof(int64_t)));
+    for (size_t i = 0; i < r->items.n; i++) {
+        struct live_item *it = r->items.v[i];
+        int64_t *seen = f->seen.v[i], rem = it->remaining, sold = it->sold;
+        if (seen[0] == rem && seen[1] == sold && seen[0] != 0) continue;
+        if (seen[0] == rem && seen[1] == sold) continue;
+        seen[0] = rem;
+        seen[1] = sold;
+        int n = snprintf(line, sizeof line,
+                         "event: stock\ndata: {\"item_id\":\"%lld\",\"remaining\":%lld,\"sold\":%lld,"
+                         "\"held\":%lld}\n\n",
+                         (long long)it->id, (long long)rem, (long long)sold, (long long)it->held);
+        ADD(line, (size_t)n);
+    }
+    pthread_rwlock_unlock(&L.lock);
+    for (int i = 0; i < nords; i++) {
+        char text[160];
+        if (extra[i])
+            snprintf(text, sizeof text, "%s and %lld others bought", ords[i].buyer, (long long)extra[i]);
+        else
+            snprintf(text, sizeof text, "%s bought", ords[i].buyer);
+        json_t *j = json_pack("{sssssIsIss}", "item_id", "", "buyer", ords[i].buyer, "qty",
+                              (json_int_t)(ords[i].qty + extra_qty[i]), "others",
+                              (json_int_t)extra[i], "text", text);
+        char idb[24];
+        json_object_set_new(j, "item_id", json_string(id_fmt(ords[i].item_id, idb)));
+        char *d = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        int n = snprintf(line, sizeof line, "event: order\ndata: %s\n\n", d);
+        free(d);
+        ADD(line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1));
+    }
+    if (viewers_due) {
+        f->last_viewers = viewers;
+        f->viewers_at = now;
+        int n = snprintf(line, sizeof line, "event: viewers\ndata: {\"count\":%d}\n\n", viewers);
+        ADD(line, (size_t)n);
+    }
+#undef ADD
+    if (!len) {
+        free(buf);
+        return;
+    }
+    struct frame *fr = xmalloc(sizeof *fr + len);
+    fr->refs = 1;
+    fr->len = len;
+    memcpy(fr->data, buf, len);
+    free(buf);
+    pthread_mutex_lock(&f->lock);
+    struct frame *old = f->ring[f->next_seq % FRAMES];
+    f->ring[f->next_seq % FRAMES] = fr;
+    f->next_seq++;
+    pthread_mutex_unlock(&f->lock);
+    frame_unref(old);
+}
+
+static void *feed_main(void *unused)
+{
+    (void)unused;
+    struct live_room *rooms[4096];
+    while (!feed_stop) {
+        usleep(100 * 1000);
+        size_t n = live_rooms_snapshot(rooms, 4096);
+        int64_t now = now_ms();
+        for (size_t i = 0; i < n; i++)
+            if (rooms[i]->viewers > 0 || rooms[i]->feed->ctrl_len) build_frame(rooms[i], now);
+            else rooms[i]->feed->built_version = rooms[i]->version;
+    }
+    return NULL;
+}
+
+void live_feed_start(void)
+{
+    feed_stop = 0;
+    pthread_create(&feed_tid, NULL, feed_main, NULL);
+}
+
+void live_feed_stop(void)
+{
+    feed_stop = 1;
+    pthread_join(feed_tid, NULL);
+}
+
+/* One viewer, owned by the loop thread its request lives on. */
+struct sub {
+    struct live_room *room;
+    struct http_req *q;
+    uint64_t next_seq;
+    int64_t ping_at;
+    struct sub *next;
+};
+
+static __thread struct sub *subs;
+
+#define VIEWER_BUFFER (64 * 1024) /* past this a viewer is too slow: dropped */
+
+void live_feed_subscribe(struct live_room *r, struct http_req *q, json_t *snapshot)
+{
+    struct sub *s = xcalloc(1, sizeof *s);
+    s->room = r;
+    s->q = q;
+    pthread_mutex_lock(&r->feed->lock);
+    s->next_seq = r->feed->next_seq;
+    pthread_mutex_unlock(&r->feed->lock);
+    s->ping_at = now_ms() + 15000;
+    http_stream_begin(q, 200, "text/event-stream", VIEWER_BUFFER);
+    char *d = json_dumps(snapshot, JSON_COMPACT);
+    json_decref(snapshot);
+    http_stream_write(q, "retry: 2000\nevent: snapshot\ndata: ", 34);
+    http_stream_write(q, d, strlen(d));
+    http_stream_write(q, "\n\n", 2);
+    free(d);
+    r->viewers++;
+    r->version++;
+    s->next = subs;
+    subs = s;
+}
+
+void live_feed_tick(int loop)
+{
+    (void)loop;
+    int64_t now = now_ms();
+    for (struct sub **pp = &subs; *pp;) {
+        struct sub *s = *pp;
+        struct live_feed *f = s->room->feed;
+        int dead = http_gone(s->q);
+        struct frame *take[FRAMES];
+        int ntake = 0;
+        if (!dead) {
+            pthread_mutex_lock(&f->lock);
+            if (f->next_seq > FRAMES && s->next_seq < f->next_seq - FRAMES) {
+                dead = 1; /* fell behind the ring: a reconnect gets a snapshot */
+            } else {
+                for (; s->next_seq < f->next_seq; s->next_seq++) {
+                    struct frame *fr = f->ring[s->next_seq % FRAMES];
+                    fr->refs++;
+                    take[ntake++] = fr;
+                }
+            }
+            pthread_mutex_unlock(&f->lock);
+        }
+        for (int i = 0; i < ntake; i++) {
+            if (!dead && http_stream_write(s->q, take[i]->data, take[i]->len) != 0) dead = 1;
+            frame_unref(take[i]);
+        }
+        if (!dead && now >= s->ping_at) {
+            s->ping_at = now + 15000;
+            if (http_stream_write(s->q, ": ping\n\n", 8) != 0) dead = 1;
+        }
+        if (dead) {
+            *pp = s->next;
+            http_stream_close(s->q);
+            s->room->viewers--;
+            s->room->version++;
+            free(s);
+            continue;
+        }
+        pp = &s->next;
+    }
+}
