@@ -73,7 +73,7 @@ static void pending_send(struct http_req *r, void *arg)
 static void pending_committed(void *arg)
 {
     struct pending *p = arg;
-    if (p->idem) p->idem->durable = 1;
+    if (p->idem) idem_committed(p->idem);
     http_post(p->r, pending_send, p);
 }
 
@@ -92,7 +92,7 @@ void api_commit(struct http_req *r, struct wtx *t, int status, json_t *body)
     }
     if (wtx_empty(t)) {
         wtx_free(t);
-        if (p->idem) p->idem->durable = 1;
+        if (p->idem) idem_committed(p->idem);
         pending_send(r, p);
         return;
     }
@@ -145,10 +145,18 @@ int api_idem(struct http_req *r, const struct user *u)
     struct idem *e;
     switch (idem_begin(u ? u->id : 0, key, klen, fp, now_ms(), &e)) {
     case IDEM_PROCEED: r->app = e; return 0;
-    case IDEM_REPLAY:
+    case IDEM_REPLAY: {
+        char *body;
+        size_t len;
+        if (idem_answer(e, &body, &len) != 0) {
+            api_fail(r, ERR_INTERNAL, "the stored answer could not be read");
+            return 1;
+        }
         http_add_header(r, "idempotent-replayed", "true");
-        http_respond(r, e->status, "application/json; charset=utf-8", e->body, strlen(e->body));
+        http_respond(r, e->status, "application/json; charset=utf-8", body, len);
+        free(body);
         return 1;
+    }
     case IDEM_REUSED:
         api_fail(r, ERR_IDEM_REUSED, "the key was first used with a different request");
         return 1;

@@ -35,6 +35,8 @@ int cli_open(const char *dir, struct store **out)
         store_sqlite.close(*out);
         return -1;
     }
+    store_ops_current = &store_sqlite;
+    store_current = *out;
     writer_start(&store_sqlite, *out);
     return 0;
 }

@@ -32,7 +32,7 @@ enum idem_result idem_begin(int64_t scope, const char *key, size_t klen,
     pthread_mutex_lock(&idem_lock);
     enum idem_result res = IDEM_PROCEED;
     struct idem *e = smap_get(&S.idem, mk, mlen);
-    if (e && e->body && now - e->created_at > IDEM_TTL_MS) {
+    if (e && e->answered && now - e->created_at > IDEM_TTL_MS) {
         smap_del(&S.idem, mk, mlen);
         idem_free(e);
         e = NULL;
@@ -41,7 +41,7 @@ enum idem_result idem_begin(int64_t scope, const char *key, size_t klen,
         *out = e;
         if (memcmp(e->fp, fp, 32) != 0)
             res = IDEM_REUSED;
-        else if (!e->body || !e->durable)
+        else if (!e->answered || !e->durable)
             res = IDEM_IN_PROGRESS;
         else
             res = IDEM_REPLAY;
@@ -65,6 +65,7 @@ void idem_finish(struct idem *e, struct wtx *t, int status, const char *body, si
     char *copy = xstrndup(body, len);
     pthread_mutex_lock(&idem_lock);
     e->body = copy;
+    e->answered = 1;
     pthread_mutex_unlock(&idem_lock);
     wtx_stmt(t, ST_IDEM_PUT);
     wtx_int(t, e->id);
@@ -74,6 +75,31 @@ void idem_finish(struct idem *e, struct wtx *t, int status, const char *body, si
     wtx_int(t, status);
     wtx_textn(t, body, len);
     wtx_int(t, e->created_at);
+}
+
+void idem_committed(struct idem *e)
+{
+    pthread_mutex_lock(&idem_lock);
+    char *body = e->body;
+    e->body = NULL;
+    e->durable = 1;
+    pthread_mutex_unlock(&idem_lock);
+    free(body);
+}
+
+int idem_answer(struct idem *e, char **body, size_t *len)
+{
+    pthread_mutex_lock(&idem_lock);
+    if (e->body) {
+        *len = strlen(e->body);
+        *body = xstrndup(e->body, *len);
+        pthread_mutex_unlock(&idem_lock);
+        return 0;
+    }
+    int64_t id = e->id;
+    pthread_mutex_unlock(&idem_lock);
+    if (!store_ops_current) return -1;
+    return store_ops_current->idem_body(store_current, id, body, len);
 }
 
 void idem_abort(struct idem *e)
@@ -96,7 +122,9 @@ void idem_restore(int64_t id, int64_t scope, const char *key, size_t klen,
     e->key = xstrndup(key, klen);
     memcpy(e->fp, fp, 32);
     e->status = status;
-    e->body = xstrndup(body ? body : "", blen);
+    (void)body;
+    (void)blen; /* the body stays in the store; idem_answer reads it */
+    e->answered = 1;
     e->created_at = created_at;
     e->durable = 1;
     char mk[320];
@@ -114,7 +142,7 @@ void idem_expire(struct wtx *t, int64_t now)
     pthread_mutex_lock(&idem_lock);
     while (smap_next(&S.idem, &pos, &k, &v)) {
         struct idem *e = v;
-        if (e->body && e->durable && now - e->created_at > IDEM_TTL_MS) vec_push(&old, e);
+        if (e->answered && e->durable && now - e->created_at > IDEM_TTL_MS) vec_push(&old, e);
     }
     pthread_mutex_unlock(&idem_lock);
     for (size_t i = 0; i < old.n; i++) idem_abort(old.v[i]);

@@ -648,7 +648,7 @@ struct sub {
     struct live_room *room;
     struct http_req *q;
     uint64_t next_seq;
-    int64_t ping_at;
+    int64_t ping_at, check_at;
     struct sub *next;
 };
 
@@ -686,6 +686,10 @@ void live_feed_tick(int loop)
         struct sub *s = *pp;
         struct live_feed *f = s->room->feed;
         int dead = http_gone(s->q);
+        if (!dead && now >= s->check_at) {
+            s->check_at = now + 1000; /* notice a closed viewer within a second */
+            dead = !http_stream_alive(s->q);
+        }
         struct frame *take[FRAMES];
         int ntake = 0;
         if (!dead) {

@@ -434,7 +434,6 @@ int market_checkout(struct wtx *t, struct user *u, json_t *shipping, int64_t now
         k->reserved += l->qty;
         persist_sku_stock(t, k);
     }
-    persist_checkout(t, c); /* rewritten below with the total */
     for (size_t j = 0; j < c->orders.n; j++) {
         struct order *o = c->orders.v[j];
         o->commission = money_commission(o->subtotal, o->commission_bp);

@@ -154,7 +154,8 @@ struct idem {
     char *key;
     unsigned char fp[32];
     int status;
-    char *body;          /* NULL while the first request runs */
+    char *body;          /* the answer while it is not yet committed; then NULL */
+    int answered;        /* a 2xx answer was recorded (status is set) */
     _Atomic int durable; /* the stored answer is committed */
 };
 

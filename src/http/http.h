@@ -111,6 +111,10 @@ void http_post(struct http_req *r, void (*fn)(struct http_req *r, void *arg), vo
 void http_stream_begin(struct http_req *r, int status, const char *ctype, size_t cap);
 int http_stream_write(struct http_req *r, const char *data, size_t len);
 void http_stream_close(struct http_req *r);
+/* 0 when the client of a stream has gone. h2o does not read an HTTP/1
+ * connection while it streams a response, so a quiet stream would only see
+ * the close at its next write; this peeks at the socket (one syscall). */
+int http_stream_alive(struct http_req *r);
 
 /* Counters for /metrics. */
 struct http_stats {

@@ -437,6 +437,23 @@ int http_stream_write(struct http_req *r, const char *data, size_t len)
     return 0;
 }
 
+int http_stream_alive(struct http_req *r)
+{
+    struct reqbox *b = (struct reqbox *)r;
+    h2o_req_t *req = b->priv.req;
+    if (!req || b->priv.stream_dead) return 0;
+    if (!req->conn->callbacks->get_socket) return 1;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    if (!sock) return 0;
+    char c;
+    ssize_t n = recv(h2o_socket_get_fd(sock), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        b->priv.stream_dead = 1;
+        return 0;
+    }
+    return 1;
+}
+
 void http_stream_close(struct http_req *r)
 {
     struct reqbox *b = (struct reqbox *)r;

@@ -24,7 +24,11 @@ struct store {
     sqlite3 *db;   /* writer */
     sqlite3 *ckpt; /* checkpointer */
     sqlite3_stmt *stmts[ST__COUNT];
+    char path[4096];
 };
+
+const struct store_ops *store_ops_current;
+struct store *store_current;
 
 /* Versioned migrations: entry i moves the schema from version i to i+1.
  * Never edit an entry once released; append a new one. */
@@ -166,6 +170,7 @@ static int sq_open(struct store **out, const char *dir)
     char path[4096];
     snprintf(path, sizeof path, "%s/souk.db", dir);
     struct store *s = xcalloc(1, sizeof *s);
+    snprintf(s->path, sizeof s->path, "%s", path);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
             SQLITE_OK ||
         exec_sql(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
@@ -281,6 +286,34 @@ static int sq_checkpoint(struct store *s)
     return rc == SQLITE_OK || rc == SQLITE_BUSY ? 0 : -1;
 }
 
+/* Rare reads (idempotent replays) use one read-only connection per thread:
+ * WAL lets them run beside the writer without waiting for it. */
+static int sq_idem_body(struct store *s, int64_t id, char **body, size_t *len)
+{
+    static __thread sqlite3 *rdb;
+    static __thread sqlite3_stmt *st;
+    if (!rdb) {
+        if (sqlite3_open_v2(s->path, &rdb, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v3(rdb, "SELECT body FROM idempotency WHERE id=?", -1,
+                               SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+            log_err("store: read connection: %s", rdb ? sqlite3_errmsg(rdb) : "?");
+            sqlite3_close(rdb);
+            rdb = NULL;
+            return -1;
+        }
+        sqlite3_busy_timeout(rdb, 1000);
+    }
+    sqlite3_bind_int64(st, 1, id);
+    int rc = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *len = (size_t)sqlite3_column_bytes(st, 0);
+        *body = xstrndup((const char *)sqlite3_column_text(st, 0), *len);
+        rc = 0;
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
 const struct store_ops store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -291,4 +324,5 @@ const struct store_ops store_sqlite = {
     .exec = sq_exec,
     .scan = sq_scan,
     .checkpoint = sq_checkpoint,
+    .idem_body = sq_idem_body,
 };

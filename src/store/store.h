@@ -94,7 +94,14 @@ struct store_ops {
     int (*scan)(struct store *s, enum store_query q, store_row_fn row, void *arg);
     /* Move WAL content into the database without blocking the writer. */
     int (*checkpoint)(struct store *s);
+    /* Read the stored answer of idempotency record id into *body (malloc'd).
+     * Any thread; uses its own read connection. 0, or -1 when absent. */
+    int (*idem_body)(struct store *s, int64_t id, char **body, size_t *len);
 };
+
+/* The store the process runs on (set once at start by the CLI). */
+extern const struct store_ops *store_ops_current;
+extern struct store *store_current;
 
 extern const struct store_ops store_sqlite;
 
