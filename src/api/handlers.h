@@ -55,6 +55,11 @@ void h_live_pin(struct http_req *r);
 void h_live_buy(struct http_req *r);
 void h_live_events(struct http_req *r);
 
+void h_program_create(struct http_req *r);
+void h_program_list(struct http_req *r);
+void h_program_get(struct http_req *r);
+void h_program_enroll(struct http_req *r);
+
 /* The route table and its size. */
 extern const struct http_route api_routes[];
 extern const size_t api_nroutes;

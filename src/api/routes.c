@@ -56,6 +56,11 @@ const struct http_route api_routes[] = {
     {HTTP_POST, V1 "/live/rooms/:id/items/:item/buy", h_live_buy},
     {HTTP_POST, V1 "/live/rooms/:id/pin", h_live_pin},
     {HTTP_GET, V1 "/live/rooms/:id/events", h_live_events},
+
+    {HTTP_POST, V1 "/programs", h_program_create},
+    {HTTP_GET, V1 "/programs", h_program_list},
+    {HTTP_GET, V1 "/programs/:id", h_program_get},
+    {HTTP_POST, V1 "/programs/:id/enroll", h_program_enroll},
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

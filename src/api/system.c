@@ -63,6 +63,8 @@ void h_metrics(struct http_req *r)
         (unsigned long long)ws.queued);
     OUT("# TYPE souk_commit_seconds_total counter\nsouk_commit_seconds_total %g\n",
         ws.commit_us_total / 1e6);
+    OUT("# TYPE souk_commit_fsync_seconds_total counter\nsouk_commit_fsync_seconds_total %g\n",
+        ws.fsync_us_total / 1e6);
     OUT("# TYPE souk_users gauge\nsouk_users %zu\n", users);
     OUT("# TYPE souk_merchants gauge\nsouk_merchants %zu\n", merchants);
     OUT("# TYPE souk_products gauge\nsouk_products %zu\n", products);

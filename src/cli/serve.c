@@ -14,6 +14,7 @@
 #include "core/idem.h"
 #include "core/live.h"
 #include "core/market.h"
+#include "core/programs.h"
 #include "core/state.h"
 #include "http/http.h"
 #include "store/writer.h"
@@ -30,8 +31,10 @@ int cli_open(const char *dir, struct store **out)
     }
     state_init();
     live_init();
+    programs_init();
     if (store_sqlite.open(out, dir) != 0) return -1;
-    if (state_load(&store_sqlite, *out) != 0 || live_load(&store_sqlite, *out) != 0) {
+    if (state_load(&store_sqlite, *out) != 0 || live_load(&store_sqlite, *out) != 0 ||
+        programs_load(&store_sqlite, *out) != 0) {
         store_sqlite.close(*out);
         return -1;
     }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include "core/live.h"
 #include "core/market.h"
+#include "core/programs.h"
 #include "domain/err.h"
 #include "domain/money.h"
 #include "util/id.h"
@@ -334,7 +335,7 @@ struct order *live_order_create(struct wtx *t, struct live_item *it, struct user
     o->m = it->room->m;
     o->status = OS_PENDING_PAYMENT;
     memcpy(o->currency, it->currency, 4);
-    o->commission_bp = o->m->commission_bp;
+    o->commission_bp = programs_commission_bp(o->m, now);
     o->shipping = shipping ? json_incref(shipping) : NULL;
     o->created_at = o->updated_at = now;
     o->expires_at = now + S.live_payment_window_ms;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/market.h"
+#include "core/programs.h"
 #include "domain/err.h"
 #include "domain/money.h"
 #include "util/id.h"
@@ -414,7 +415,7 @@ int market_checkout(struct wtx *t, struct user *u, json_t *shipping, int64_t now
             o->m = m;
             o->status = OS_PENDING_PAYMENT;
             memcpy(o->currency, c->currency, 4);
-            o->commission_bp = m->commission_bp;
+            o->commission_bp = programs_commission_bp(m, now);
             o->shipping = json_incref(shipping);
             o->created_at = o->updated_at = now;
             o->expires_at = c->expires_at;

@@ -81,6 +81,14 @@ static const char *migrations[] = {
     " sku_id INTEGER NOT NULL, live_price INTEGER NOT NULL, currency TEXT NOT NULL,"
     " quantity INTEGER NOT NULL, per_user_limit INTEGER NOT NULL, starts_at INTEGER,"
     " status TEXT NOT NULL, created_at INTEGER NOT NULL);",
+    /* 2: merchant programs and shopper behaviour (discovery) */
+    "CREATE TABLE programs(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    " commission_bp INTEGER NOT NULL, boost_pm INTEGER NOT NULL, eligible_kinds TEXT NOT NULL,"
+    " starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE TABLE program_enrollments(program_id INTEGER NOT NULL, merchant_id INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL, PRIMARY KEY(program_id, merchant_id)) WITHOUT ROWID;"
+    "CREATE TABLE events(id INTEGER PRIMARY KEY, user_id INTEGER, session INTEGER,"
+    " kind TEXT NOT NULL, product_id INTEGER, query TEXT, created_at INTEGER NOT NULL);",
 };
 
 static const char *stmt_sql[ST__COUNT] = {
@@ -104,6 +112,9 @@ static const char *stmt_sql[ST__COUNT] = {
     [ST_META_PUT] = "INSERT OR REPLACE INTO meta VALUES(?,?)",
     [ST_ROOM_PUT] = "INSERT OR REPLACE INTO live_rooms VALUES(?,?,?,?,?,?,?,?,?)",
     [ST_LIVE_ITEM_PUT] = "INSERT OR REPLACE INTO live_items VALUES(?,?,?,?,?,?,?,?,?,?)",
+    [ST_PROGRAM_PUT] = "INSERT OR REPLACE INTO programs VALUES(?,?,?,?,?,?,?,?)",
+    [ST_ENROLL_PUT] = "INSERT OR REPLACE INTO program_enrollments VALUES(?,?,?)",
+    [ST_EVENT_PUT] = "INSERT INTO events VALUES(?,?,?,?,?,?,?)",
 };
 
 static const char *query_sql[SQ__COUNT] = {
@@ -123,6 +134,9 @@ static const char *query_sql[SQ__COUNT] = {
     [SQ_META] = "SELECT * FROM meta",
     [SQ_ROOMS] = "SELECT * FROM live_rooms ORDER BY id",
     [SQ_LIVE_ITEMS] = "SELECT * FROM live_items ORDER BY id",
+    [SQ_PROGRAMS] = "SELECT * FROM programs ORDER BY id",
+    [SQ_ENROLLMENTS] = "SELECT * FROM program_enrollments ORDER BY created_at",
+    [SQ_EVENTS] = "SELECT * FROM events ORDER BY id",
 };
 
 static int exec_sql(sqlite3 *db, const char *sql)

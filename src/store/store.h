@@ -52,6 +52,9 @@ enum store_stmt {
     ST_META_PUT,       /* key, value */
     ST_ROOM_PUT,       /* id, merchant_id, title, status, scheduled_at, started_at, ended_at, pinned_item_id, created_at */
     ST_LIVE_ITEM_PUT,  /* id, room_id, sku_id, live_price, currency, quantity, per_user_limit, starts_at, status, created_at */
+    ST_PROGRAM_PUT,    /* id, name, commission_bp, boost_pm, eligible_kinds(json), starts_at, ends_at, created_at */
+    ST_ENROLL_PUT,     /* program_id, merchant_id, created_at */
+    ST_EVENT_PUT,      /* id, user_id, session, kind, product_id, query, created_at */
     ST__COUNT
 };
 
@@ -73,6 +76,9 @@ enum store_query {
     SQ_META,
     SQ_ROOMS,
     SQ_LIVE_ITEMS,
+    SQ_PROGRAMS,
+    SQ_ENROLLMENTS,
+    SQ_EVENTS,
     SQ__COUNT
 };
 

@@ -30,7 +30,7 @@ static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t qcond = PTHREAD_COND_INITIALIZER;
 static struct wtx *qhead, **qtail = &qhead;
 static int qstop, running;
-static _Atomic uint64_t s_batches, s_units, s_stmts, s_max, s_queued, s_commit_us;
+static _Atomic uint64_t s_batches, s_units, s_stmts, s_max, s_queued, s_commit_us, s_fsync_us;
 
 #define MAX_BATCH 20000
 
@@ -194,7 +194,9 @@ static void *writer_main(void *unused)
         int64_t t0 = mono_us();
         int rc = ops->begin(store);
         for (struct wtx *t = batch; t && rc == 0; t = t->next) rc = apply(t);
+        int64_t t1 = mono_us();
         if (rc == 0) rc = ops->commit(store);
+        s_fsync_us += (uint64_t)(mono_us() - t1);
         if (rc != 0) {
             /* Memory is ahead of disk now; see writer.h. */
             log_err("writer: commit failed; aborting so a restart reloads durable state");
@@ -292,4 +294,5 @@ void writer_stats_get(struct writer_stats *o)
     o->max_batch = s_max;
     o->queued = s_queued;
     o->commit_us_total = s_commit_us;
+    o->fsync_us_total = s_fsync_us;
 }

@@ -55,7 +55,8 @@ void writer_submit_wait(struct wtx *t);
 
 struct writer_stats {
     uint64_t batches, units, statements, max_batch, queued;
-    uint64_t commit_us_total;
+    uint64_t commit_us_total; /* whole batches: statements + COMMIT */
+    uint64_t fsync_us_total;  /* the COMMIT alone (WAL write + fsync) */
 };
 void writer_stats_get(struct writer_stats *out);
 

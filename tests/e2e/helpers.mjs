@@ -187,3 +187,14 @@ export async function pageProblems(page) {
 export async function overflowsX(page) {
     return page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
 }
+
+/** After a failure: a screenshot of every open page of these browsers (FAIL-<who>-<n>.png). */
+export async function failureShots(browsers) {
+    for (const [who, b] of Object.entries(browsers)) {
+        if (!b) continue;
+        const pages = b.context.pages();
+        for (let i = 0; i < pages.length; i++) {
+            await shot(pages[i], `FAIL-${who}-${i}`).catch(() => {});
+        }
+    }
+}

@@ -2,7 +2,7 @@
 // shopper in a second browser buys during the sale, pays, and sees the stock fall.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { OPERATOR, apiClient, makeMerchant, openBrowser, pageProblems, shot, signInUI, startSouk } from './helpers.mjs';
+import { OPERATOR, apiClient, failureShots, makeMerchant, openBrowser, pageProblems, shot, signInUI, startSouk } from './helpers.mjs';
 
 let souk;
 let api;
@@ -45,7 +45,7 @@ test('merchant runs a live room; a shopper buys during the sale and sees stock f
         await hp.getByLabel('Room title').fill('双十一直播 Singles Day live');
         await shot(hp, 'live-01-rooms');
         await hp.getByRole('button', { name: 'Create room' }).click();
-        await hp.waitForURL(/\/merchant\/[^/]+\/live\/[^/]+$/);
+        await hp.waitForURL(/\/merchant\/\d+\/live\/\d+$/);
         const roomId = hp.url().split('/').pop();
         await hp.getByRole('heading', { level: 1, name: /Singles Day live/ }).waitFor();
 
@@ -89,11 +89,36 @@ test('merchant runs a live room; a shopper buys during the sale and sees stock f
         await hp.getByRole('cell', { name: '18 / 20' }).waitFor({ timeout: 15000 });
         await shot(hp, 'live-05-control-sold');
 
+        // The merchant ships the paid live order; the shopper's timeline shows it.
+        await hp.getByRole('navigation', { name: 'Merchant console' }).getByRole('link', { name: 'Orders' }).click();
+        await hp.getByRole('heading', { level: 1, name: /Orders/ }).waitFor();
+        await hp.getByRole('button', { name: 'Ship' }).first().click();
+        await hp.getByLabel('Carrier').fill('顺丰 SF Express');
+        await hp.getByLabel('Tracking number').fill('SF1234567890');
+        await shot(hp, 'live-06-merchant-ship');
+        await hp.getByRole('button', { name: 'Confirm shipment' }).click();
+        await hp.getByRole('button', { name: 'Mark delivered' }).waitFor();
+        await shot(hp, 'live-07-merchant-orders');
+        assert.deepEqual(await pageProblems(hp), []);
+        await hp.getByRole('navigation', { name: 'Merchant console' }).getByRole('link', { name: 'Ledger' }).click();
+        await hp.getByRole('heading', { level: 1, name: /Ledger/ }).waitFor();
+        await hp.getByRole('cell', { name: 'Sale' }).first().waitFor();
+        await shot(hp, 'live-08-ledger');
+        assert.deepEqual(await pageProblems(hp), []);
+
+        await fp.getByRole('link', { name: 'See your order' }).click();
+        await fp.getByRole('list', { name: 'Order status timeline' }).waitFor();
+        await fp.getByText('SF1234567890').waitFor();
+        await shot(fp, 'live-09-shopper-order-shipped');
+
         const room = await api('GET', `/live/rooms/${roomId}`, undefined, m.token);
         assert.equal(room.items[0].remaining, 18);
         assert.equal(room.items[0].sold, 2);
         assert.deepEqual(host.errors, []);
         assert.deepEqual(fan.errors, []);
+    } catch (e) {
+        await failureShots({ host, fan });
+        throw e;
     } finally {
         await host.close();
         await fan.close();

@@ -3,7 +3,7 @@
 // Also visits every console page once for screenshots and label checks.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { OPERATOR, apiClient, openBrowser, pageProblems, shot, signInUI, startSouk } from './helpers.mjs';
+import { OPERATOR, apiClient, failureShots, openBrowser, pageProblems, shot, signInUI, startSouk } from './helpers.mjs';
 
 let souk;
 let api;
@@ -20,6 +20,7 @@ after(async () => {
 test('operator approves a merchant who then lists a product', async () => {
     const seller = await openBrowser();
     const op = await openBrowser();
+    let visitor = null;
     try {
         const base = souk.url;
         const sp = seller.page;
@@ -52,7 +53,7 @@ test('operator approves a merchant who then lists a product', async () => {
         await shot(sp, 'op-02-onboarding');
         assert.deepEqual(await pageProblems(sp), []);
         await sp.getByRole('button', { name: 'Submit for approval' }).click();
-        await sp.waitForURL(/\/merchant\/[^/]+$/);
+        await sp.waitForURL(/\/merchant\/\d+$/);
         const mid = sp.url().split('/').pop();
         await sp.getByText('Waiting for an operator to approve').waitFor();
         await shot(sp, 'op-03-merchant-pending');
@@ -105,7 +106,8 @@ test('operator approves a merchant who then lists a product', async () => {
         assert.deepEqual(await pageProblems(sp), []);
         await sp.getByLabel('SKU 1 price').fill('25.00');
         await sp.getByRole('button', { name: 'List product' }).click();
-        await sp.waitForURL(/\/merchant\/[^/]+\/products\/[^/]+$/);
+        // (the form's own URL ends in /products/new: wait for the id)
+        await sp.waitForURL(/\/merchant\/[^/]+\/products\/\d+$/);
         const pid = sp.url().split('/').pop();
         await sp.getByRole('heading', { level: 1, name: /Handmade porcelain cup/ }).waitFor();
         await shot(sp, 'op-09-product-edit');
@@ -129,7 +131,7 @@ test('operator approves a merchant who then lists a product', async () => {
         }
 
         // A visitor (not signed in) sees the product with its tiers and the merchant's kind.
-        const visitor = await openBrowser({ viewport: { width: 390, height: 844 } });
+        visitor = await openBrowser({ viewport: { width: 390, height: 844 } });
         const anon = visitor.page;
         await anon.goto(`${base}/product/${pid}`);
         await anon.getByRole('heading', { level: 1, name: /Handmade porcelain cup/ }).waitFor();
@@ -137,15 +139,18 @@ test('operator approves a merchant who then lists a product', async () => {
         await anon.getByRole('table', { name: /Wholesale prices/ }).waitFor();
         await anon.getByText('Minimum order 2').waitFor();
         await shot(anon, 'op-16-product-in-store');
-        await visitor.close();
         const p = await api('GET', `/products/${pid}`);
         assert.equal(p.skus[0].price, 2500);
         assert.equal(p.skus[0].moq, 2);
         assert.deepEqual(p.skus[0].price_tiers, [{ min_qty: 10, price: 1990 }]);
         assert.deepEqual(seller.errors, []);
         assert.deepEqual(op.errors, []);
+    } catch (e) {
+        await failureShots({ seller, op, visitor });
+        throw e;
     } finally {
         await seller.close();
         await op.close();
+        if (visitor) await visitor.close();
     }
 });

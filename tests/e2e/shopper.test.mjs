@@ -2,7 +2,7 @@
 // and pays with the sandbox; the orders show a status timeline. Also: phone width.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { OPERATOR, apiClient, makeMerchant, openBrowser, overflowsX, pageProblems, shot, startSouk } from './helpers.mjs';
+import { OPERATOR, apiClient, failureShots, makeMerchant, openBrowser, overflowsX, pageProblems, shot, startSouk } from './helpers.mjs';
 
 let souk;
 let api;
@@ -53,13 +53,20 @@ after(async () => {
 });
 
 test('shopper searches, buys from two merchants in one checkout and pays', async () => {
-    const { page, errors, close } = await openBrowser();
+    const shopper = await openBrowser();
+    const { page, errors, close } = shopper;
     try {
         const base = souk.url;
         await page.goto(`${base}/`);
         await page.getByRole('heading', { level: 1 }).waitFor();
         await page.getByText('竹编收纳篮 Bamboo storage basket').first().waitFor();
         await shot(page, 'shop-01-home');
+        // Chinese is drawn with the app's own bundled font, not whatever the machine has.
+        await page.evaluate(() => document.fonts.ready);
+        const bundled = await page.evaluate(() =>
+            [...document.fonts].some((f) => f.family.replace(/"/g, '') === 'Noto Sans SC' && f.status === 'loaded'),
+        );
+        assert.ok(bundled, 'the bundled Noto Sans SC font was not loaded for the Chinese text');
         assert.deepEqual(await pageProblems(page), []);
 
         // Sign up (a too-short password first: the error must be readable, not JSON).
@@ -168,6 +175,9 @@ test('shopper searches, buys from two merchants in one checkout and pays', async
             [String(ids.a.merchant.id), String(ids.b.merchant.id)].sort(),
         );
         assert.deepEqual(errors, []);
+    } catch (e) {
+        await failureShots({ shopper });
+        throw e;
     } finally {
         await close();
     }
@@ -182,6 +192,9 @@ test('storefront is usable at phone width', async () => {
             ['phone-product', `/product/${ids.basket.id}`, () => page.getByRole('button', { name: 'Add to cart' }).waitFor()],
             ['phone-search', '/search?q=coffee', () => page.getByRole('list', { name: 'Search results' }).waitFor()],
             ['phone-signin', '/signin', () => page.getByRole('button', { name: 'Sign in' }).last().waitFor()],
+            ['phone-category', `/category/${ids.basket.category_id}`, () => page.getByText('竹编收纳篮').first().waitFor()],
+            ['phone-shop', `/shop/${ids.b.merchant.id}`, () => page.getByText('Vietnamese drip coffee').first().waitFor()],
+            ['phone-live-list', '/live', () => page.getByRole('heading', { level: 1, name: /Live rooms/ }).waitFor()],
         ]) {
             await page.goto(base + url);
             await ready();

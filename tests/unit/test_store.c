@@ -31,7 +31,7 @@
 
 /* The number of entries in sqlite.c's migrations[]: bump it when a migration
  * is appended. */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const struct store_ops *ops = &store_sqlite;
 
