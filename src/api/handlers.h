@@ -60,6 +60,9 @@ void h_program_list(struct http_req *r);
 void h_program_get(struct http_req *r);
 void h_program_enroll(struct http_req *r);
 
+void h_merchant_figures(struct http_req *r);
+void h_admin_figures(struct http_req *r);
+
 /* The route table and its size. */
 extern const struct http_route api_routes[];
 extern const size_t api_nroutes;

@@ -21,6 +21,8 @@ const struct http_route api_routes[] = {
     {HTTP_PUT, V1 "/merchants/:id/commission", h_merchant_commission},
     {HTTP_POST, V1 "/merchants/:id/staff", h_merchant_staff_add},
     {HTTP_GET, V1 "/merchants/:id/ledger", h_merchant_ledger},
+    {HTTP_GET, V1 "/merchants/:id/figures", h_merchant_figures},
+    {HTTP_GET, V1 "/admin/figures", h_admin_figures},
 
     {HTTP_POST, V1 "/categories", h_category_create},
     {HTTP_GET, V1 "/categories", h_category_list},
