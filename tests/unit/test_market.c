@@ -908,7 +908,7 @@ static void test_checkout_total_overflow_refused(void **state)
     /* A line holds at most MARKET_QTY_MAX units, so one line is at most
      * 10^12 × 10^5 = 10^17; 100 such lines (10^19) overflow int64. */
     static struct sku_input in[100];
-    static char codes[100][8];
+    static char codes[100][16];
     for (int i = 0; i < 100; i++) {
         snprintf(codes[i], sizeof codes[i], "G%d", i);
         in[i] = (struct sku_input){.code = codes[i], .price = MONEY_MAX, .stock = MARKET_QTY_MAX,

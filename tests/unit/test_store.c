@@ -324,6 +324,11 @@ static const struct sval r_room[] = {I(1001), I(201), T("Live"), T("live"), I(17
 static const struct sval r_item[] = {I(1101), I(1001), I(501), I(1500),      T("USD"),
                                      I(10),   I(2),    N,      T("on_sale"), I(1716)};
 
+static const struct sval r_program[] = {I(1201), T("Exporters"), I(200), I(1500),
+                                        T("[\"exporter\"]"), I(1717), I(1800), I(1718)};
+static const struct sval r_enroll[] = {I(1201), I(201), I(1719)};
+static const struct sval r_event[] = {I(1301), I(101), N, T("view"), I(401), N, I(1720)};
+
 static const struct {
     const char *name;
     enum store_stmt st;
@@ -347,6 +352,9 @@ static const struct {
     {"meta", ST_META_PUT, SQ_META, r_meta, COUNT(r_meta)},
     {"rooms", ST_ROOM_PUT, SQ_ROOMS, r_room, COUNT(r_room)},
     {"live_items", ST_LIVE_ITEM_PUT, SQ_LIVE_ITEMS, r_item, COUNT(r_item)},
+    {"programs", ST_PROGRAM_PUT, SQ_PROGRAMS, r_program, COUNT(r_program)},
+    {"enrollments", ST_ENROLL_PUT, SQ_ENROLLMENTS, r_enroll, COUNT(r_enroll)},
+    {"events", ST_EVENT_PUT, SQ_EVENTS, r_event, COUNT(r_event)},
 };
 
 static void write_contract_rows(void)
