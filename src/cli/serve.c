@@ -41,6 +41,7 @@ int cli_open(const char *dir, struct store **out)
     store_ops_current = &store_sqlite;
     store_current = *out;
     writer_start(&store_sqlite, *out);
+    live_repair();
     return 0;
 }
 

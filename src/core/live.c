@@ -283,13 +283,14 @@ int live_admit(struct live_item *it, const struct user *u, int64_t qty, int64_t 
     if (it->starts_at && now < it->starts_at) return ERR_SALE_NOT_STARTED;
     /* The sold-out answer needs no lock at all: most buys in a flash sale
      * end here once the units are gone. */
-    if (it->remaining < qty) return ERR_SOLD_OUT;
+    if (it->remaining < qty) return r->status == RS_LIVE ? ERR_SOLD_OUT : ERR_ROOM_ENDED;
     if (per_user_add(it, u->id, qty, it->per_user_limit) < 0) return ERR_PER_USER_LIMIT;
     int64_t have = it->remaining;
     do {
         if (have < qty) {
             per_user_add(it, u->id, -qty, 0);
-            return ERR_SOLD_OUT;
+            /* The end empties remaining: tell a buyer who raced it the truth. */
+            return r->status == RS_LIVE ? ERR_SOLD_OUT : ERR_ROOM_ENDED;
         }
     } while (!atomic_compare_exchange_weak(&it->remaining, &have, have - qty));
     it->held += qty;
@@ -390,6 +391,9 @@ void live_note_order(struct live_item *it, const struct user *u, int64_t qty)
         f->orders_extra_qty[slot] += qty;
     }
     pthread_mutex_unlock(&f->lock);
+    /* After the note: a frame built between the buy's bump and this note
+     * would otherwise leave it waiting for the room's next change. */
+    it->room->version++;
 }
 
 /* ---- the order hook: a live order changed status (state lock held) ---- */
@@ -521,6 +525,35 @@ int live_load(const struct store_ops *ops, struct store *st)
     return 0;
 }
 
+void live_repair(void)
+{
+    /* Units admitted just before a room ended whose orders never committed
+     * (a crash) load as `remaining` of an ended room: they belong to the SKU. */
+    struct wtx *t = wtx_new();
+    state_lock();
+    for (size_t i = 0; i < L.list.n; i++) {
+        struct live_room *r = L.list.v[i];
+        if (r->status != RS_ENDED) continue;
+        for (size_t k = 0; k < r->items.n; k++) {
+            struct live_item *it = r->items.v[k];
+            int64_t back = it->remaining;
+            if (!back) continue;
+            it->remaining = 0;
+            it->quantity -= back;
+            it->sku->reserved -= back;
+            persist_sku_stock(t, it->sku);
+            persist_item(t, it);
+            log_info("live: item %lld: %lld units of an ended room back to the SKU",
+                     (long long)it->id, (long long)back);
+        }
+    }
+    if (wtx_empty(t))
+        wtx_free(t);
+    else
+        writer_submit(t, NULL, NULL);
+    state_unlock();
+}
+
 /* ---- the feed ---- */
 
 static pthread_t feed_tid;
@@ -625,9 +658,20 @@ static void *feed_main(void *unused)
         usleep(100 * 1000);
         size_t n = live_rooms_snapshot(rooms, 4096);
         int64_t now = now_ms();
-        for (size_t i = 0; i < n; i++)
-            if (rooms[i]->viewers > 0 || rooms[i]->feed->ctrl_len) build_frame(rooms[i], now);
-            else rooms[i]->feed->built_version = rooms[i]->version;
+        for (size_t i = 0; i < n; i++) {
+            struct live_room *r = rooms[i];
+            if (r->viewers > 0) {
+                build_frame(r, now);
+                continue;
+            }
+            /* Nobody watches: what happened is in the next viewer's snapshot,
+             * so pending notes are dropped rather than replayed to them. */
+            pthread_mutex_lock(&r->feed->lock);
+            r->feed->norders = 0;
+            r->feed->ctrl_len = 0;
+            r->feed->built_version = r->version;
+            pthread_mutex_unlock(&r->feed->lock);
+        }
     }
     return NULL;
 }

@@ -80,6 +80,10 @@ void live_init(void);
 /* Rebuild rooms, items and their counters (after state_load). */
 int live_load(const struct store_ops *ops, struct store *st);
 
+/* After the writer has started: give back units that a crash left in
+ * ended rooms (see live.c). */
+void live_repair(void);
+
 /* Lookups; rooms and items are never freed. */
 struct live_room *live_room_get(int64_t id);
 struct live_item *live_item_get(struct live_room *r, int64_t item_id);

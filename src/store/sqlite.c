@@ -11,6 +11,7 @@
  * from a background thread instead.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,21 +302,49 @@ static int sq_checkpoint(struct store *s)
 }
 
 /* Rare reads (idempotent replays) use one read-only connection per thread:
- * WAL lets them run beside the writer without waiting for it. */
+ * WAL lets them run beside the writer without waiting for it. The
+ * connection is closed when its thread exits. */
+struct reader {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+};
+static pthread_key_t reader_key;
+static pthread_once_t reader_once = PTHREAD_ONCE_INIT;
+
+static void reader_close(void *p)
+{
+    struct reader *rd = p;
+    sqlite3_finalize(rd->st);
+    sqlite3_close(rd->db);
+    free(rd);
+}
+
+static void reader_key_init(void)
+{
+    pthread_key_create(&reader_key, reader_close);
+}
+
 static int sq_idem_body(struct store *s, int64_t id, char **body, size_t *len)
 {
-    static __thread sqlite3 *rdb;
-    static __thread sqlite3_stmt *st;
+    pthread_once(&reader_once, reader_key_init);
+    struct reader *rd = pthread_getspecific(reader_key);
+    if (!rd) {
+        rd = xcalloc(1, sizeof *rd);
+        pthread_setspecific(reader_key, rd);
+    }
+    sqlite3 *rdb = rd->db;
+    sqlite3_stmt *st = rd->st;
     if (!rdb) {
         if (sqlite3_open_v2(s->path, &rdb, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
             sqlite3_prepare_v3(rdb, "SELECT body FROM idempotency WHERE id=?", -1,
                                SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
             log_err("store: read connection: %s", rdb ? sqlite3_errmsg(rdb) : "?");
             sqlite3_close(rdb);
-            rdb = NULL;
             return -1;
         }
         sqlite3_busy_timeout(rdb, 1000);
+        rd->db = rdb;
+        rd->st = st;
     }
     sqlite3_bind_int64(st, 1, id);
     int rc = -1;

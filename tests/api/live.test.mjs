@@ -9,7 +9,7 @@ import { before, after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     startServer, api, want, wantInvalid, uniq, registerShopper, makeShop, createMerchant, addStaff, getSku,
-    getOrder, listAll, clearCart, sleep, ADDRESS,
+    getOrder, listAll, clearCart, sleep, pool, ADDRESS,
 } from './lib/harness.mjs';
 import {
     createRoom, addItem, startRoom, endRoom, getRoom, getItem, buyCall, buyLive, payOrder, assertInvariant,
@@ -142,6 +142,8 @@ test('409s: sold_out, per_user_limit, sale_not_started, room_not_live, room_ende
         409, 'insufficient_stock');
     else want(add, 409, 'insufficient_stock');
     await clearCart(srv, z.token);
+    // … nor can the merchant take them off the shelf
+    want(await api(srv, 'PUT', `/skus/${b.id}/stock`, { token: owner.token, body: { on_hand: 4 } }), 409, 'stock_reserved');
 
     const soon = await addItem(srv, owner.token, room.id, { sku_id: a.id, quantity: 3, per_user_limit: 5,
         starts_at: rfc3339(Date.now() + 3600e3) });
@@ -173,7 +175,7 @@ test('409s: sold_out, per_user_limit, sale_not_started, room_not_live, room_ende
     want(await buyCall(srv, x.token, room.id, lim.id, 2), 409, 'per_user_limit');
     const o2 = await buyLive(srv, x.token, room.id, lim.id, 1);
     await payOrder(srv, x.token, o2.id);
-    want(await buyCall(srv, x.token, room.id, lim.id, 1), 409, 'per_user_limit', 'paid units count too');
+    want(await buyCall(srv, x.token, room.id, lim.id, 1), 409, 'per_user_limit'); // paid units count too
     await buyLive(srv, y.token, room.id, lim.id, 2);
     it = await getItem(srv, room.id, lim.id);
     assert.deepEqual([it.remaining, it.held, it.sold], [6, 3, 1]);
@@ -367,6 +369,14 @@ describe('authorization and validation on every live endpoint', () => {
             const list = await listAll(srv, `/live/rooms?merchant_id=${pending.id}`, token);
             assert.equal(list.length, 0, 'a pending merchant\'s rooms are not listed to the public');
         }
+        // … and nobody can buy in it
+        const product = want(await api(srv, 'POST', '/products', { token: owner.token, body: {
+            merchant_id: pending.id, category_id: F.shop.category.id, title: uniq('P'),
+            skus: [{ code: 'P', price: 100, currency: 'USD', stock: 10 }] } }), 201);
+        const pit = await addItem(srv, owner.token, room.id, { sku_id: product.skus[0].id, quantity: 3 });
+        await startRoom(srv, owner.token, room.id);
+        want(await buyCall(srv, F.shopper.token, room.id, pit.id, 1), 404, 'not_found');
+        assert.equal((await getItem(srv, room.id, pit.id, owner.token)).remaining, 3);
         for (const token of [owner.token, srv.operatorToken]) {
             assert.equal((await getRoom(srv, room.id, token)).id, room.id);
             assert.deepEqual((await listAll(srv, `/live/rooms?merchant_id=${pending.id}`, token)).map((r) => r.id), [room.id]);
@@ -426,6 +436,41 @@ test('50 shoppers × 4 parallel buys against 60 units, limit 2: exactly 60 units
     assertInvariant(it);
     const orders = (await listAll(srv, `/orders?merchant_id=${shop.merchant.id}`, shop.owner.token)).filter((o) => o.live_item_id === item.id);
     assert.equal(orders.length, 60);
+});
+
+test('ending the room in the middle of a burst of buys: every unit is held, sold or back on the SKU', async () => {
+    const shop = await makeShop(srv, { skus: [{ code: 'A', price: 1000, stock: 500 }] });
+    const sku = shop.skus[0];
+    const room = await createRoom(srv, shop.owner.token, shop.merchant.id);
+    const item = await addItem(srv, shop.owner.token, room.id, { sku_id: sku.id, quantity: 300, per_user_limit: 10 });
+    await startRoom(srv, shop.owner.token, room.id);
+    const tokens = srv.shopperTokens.slice(0, 40);
+    let ended = null;
+    let n = 0;
+    const res = await pool(Array.from({ length: 400 }, (_, i) => tokens[i % 40]), 40, async (t) => {
+        n += 1;
+        if (n === 120) ended = api(srv, 'POST', `/live/rooms/${room.id}/end`, { token: shop.owner.token });
+        return buyCall(srv, t, room.id, item.id, 1);
+    });
+    want(await ended, 200);
+    const codes = {};
+    for (const r of res) {
+        const k = r.status === 201 ? '201' : `${r.status} ${r.json?.code}`;
+        codes[k] = (codes[k] ?? 0) + 1;
+    }
+    for (const k of Object.keys(codes)) {
+        assert.ok(['201', '409 room_ended', '409 sold_out', '409 per_user_limit'].includes(k), `answers: ${JSON.stringify(codes)}`);
+    }
+    assert.ok(codes['409 room_ended'] > 0, `some buys were told room_ended: ${JSON.stringify(codes)}`);
+    const it = await getItem(srv, room.id, item.id);
+    assertInvariant(it, 'after the end');
+    assert.equal(it.remaining, 0, 'nothing remains on sale after the end');
+    assert.equal(it.held, codes['201'], `every acknowledged buy holds one unit (${JSON.stringify(codes)})`);
+    const orders = await listAll(srv, `/orders?merchant_id=${shop.merchant.id}&status=pending_payment`, shop.owner.token);
+    assert.equal(orders.filter((o) => o.live_item_id === item.id).length, codes['201']);
+    const s = await getSku(srv, sku.id);
+    assert.deepEqual([s.on_hand, s.reserved, s.available], [500, it.quantity - it.sold, 500 - it.quantity],
+        'the SKU keeps exactly the held units aside');
 });
 
 test('an idempotent retry of a buy returns the same order; a different body with the key → 422', async () => {

@@ -187,6 +187,27 @@ test('30 viewers of one sale all end on the true counters', async () => {
     await Promise.all(vs.map((x) => x.close()));
 });
 
+test('a viewer gets no order events for buys made before it connected (its snapshot has them)', async () => {
+    const shop = await makeShop(srv, { skus: [{ code: 'A', price: 1000, stock: 100 }] });
+    const room = await createRoom(srv, shop.owner.token, shop.merchant.id);
+    const item = await addItem(srv, shop.owner.token, room.id, { sku_id: shop.skus[0].id, quantity: 50, per_user_limit: 5 });
+    await startRoom(srv, shop.owner.token, room.id);
+    await sleep(300); // the feed has flushed the status event (to nobody)
+    for (const t of srv.shopperTokens.slice(0, 5)) want(await buyCall(srv, t, room.id, item.id, 1), 201);
+    await sleep(500); // several feed ticks with nobody watching
+    const v = await view(room.id);
+    const snap = await v.waitFor((e) => e.event === 'snapshot', { what: 'snapshot' });
+    assert.equal(snap.data.items[0].held, 5, 'the snapshot counts the earlier buys');
+    await sleep(700);
+    const stale = v.events.filter((e) => e.event === 'order');
+    assert.deepEqual(stale.map((e) => e.data), [], `order events replayed from before the snapshot: ${summary(v.events)}`);
+    // a buy now is reported
+    want(await buyCall(srv, srv.shopperTokens[5], room.id, item.id, 1), 201);
+    const o = await v.waitFor((e) => e.event === 'order', { ms: 2000, what: 'an order event for a new buy' });
+    assert.equal(o.data.qty, 1);
+    await v.close();
+});
+
 test('a viewer who disconnects from a quiet room stops counting within ~3 s', async () => {
     const shop = await makeShop(srv, { skus: [{ code: 'A', price: 1000, stock: 100 }] });
     const room = await createRoom(srv, shop.owner.token, shop.merchant.id);
