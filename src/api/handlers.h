@@ -63,6 +63,12 @@ void h_program_enroll(struct http_req *r);
 void h_merchant_figures(struct http_req *r);
 void h_admin_figures(struct http_req *r);
 
+void h_event_create(struct http_req *r);
+void h_feed(struct http_req *r);
+void h_similar(struct http_req *r);
+void h_trending(struct http_req *r);
+void h_admin_exposure(struct http_req *r);
+
 /* The route table and its size. */
 extern const struct http_route api_routes[];
 extern const size_t api_nroutes;

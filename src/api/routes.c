@@ -63,6 +63,12 @@ const struct http_route api_routes[] = {
     {HTTP_GET, V1 "/programs", h_program_list},
     {HTTP_GET, V1 "/programs/:id", h_program_get},
     {HTTP_POST, V1 "/programs/:id/enroll", h_program_enroll},
+
+    {HTTP_POST, V1 "/events", h_event_create},
+    {HTTP_GET, V1 "/feed", h_feed},
+    {HTTP_GET, V1 "/products/:id/similar", h_similar},
+    {HTTP_GET, V1 "/trending", h_trending},
+    {HTTP_GET, V1 "/admin/exposure", h_admin_exposure},
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

@@ -11,6 +11,8 @@ struct serve_opts {
     int payment_window_s, live_payment_window_s, threads, quiet;
 };
 
+/* Set before cli_open by commands that serve: also load discovery. */
+extern int cli_serving;
 /* Open the store in dir, load state, start the writer. 0 or -1. */
 int cli_open(const char *dir, struct store **out);
 /* Commit everything, stop the writer, close the store. */

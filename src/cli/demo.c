@@ -174,6 +174,7 @@ int cmd_demo(int argc, char **argv)
     if (seed(o.data) != 0) return 1;
     log_quiet = 0;
     struct store *st;
+    cli_serving = 1;
     if (cli_open(o.data, &st) != 0) return 1;
     fprintf(stderr,
             "\nsouk demo marketplace: http://%s/\n"

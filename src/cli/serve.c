@@ -14,6 +14,7 @@
 #include "core/idem.h"
 #include "core/live.h"
 #include "core/market.h"
+#include "discovery/disco.h"
 #include "core/programs.h"
 #include "core/state.h"
 #include "http/http.h"
@@ -22,6 +23,8 @@
 #include "util/pool.h"
 
 extern const char *api_openapi_path;
+
+int cli_serving;
 
 int cli_open(const char *dir, struct store **out)
 {
@@ -34,7 +37,8 @@ int cli_open(const char *dir, struct store **out)
     programs_init();
     if (store_sqlite.open(out, dir) != 0) return -1;
     if (state_load(&store_sqlite, *out) != 0 || live_load(&store_sqlite, *out) != 0 ||
-        programs_load(&store_sqlite, *out) != 0) {
+        programs_load(&store_sqlite, *out) != 0 ||
+        (cli_serving && disco_load(&store_sqlite, *out) != 0)) {
         store_sqlite.close(*out);
         return -1;
     }
@@ -142,6 +146,7 @@ int cli_serve(struct serve_opts *o, struct store *st)
 
     pool_start(2, 1024);
     live_feed_start();
+    disco_start();
     pthread_t maint;
     pthread_create(&maint, NULL, maintenance, NULL);
 
@@ -159,6 +164,7 @@ int cli_serve(struct serve_opts *o, struct store *st)
     };
     int rc = http_serve(&cfg);
     live_feed_stop();
+    disco_stop();
     maint_stop = 1;
     pthread_join(maint, NULL);
     pool_stop();
@@ -203,6 +209,7 @@ int cmd_serve(int argc, char **argv)
         return 2;
     }
     struct store *st;
+    cli_serving = 1;
     if (cli_open(o.data, &st) != 0) return 1;
     return cli_serve(&o, st);
 }

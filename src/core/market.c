@@ -10,6 +10,7 @@
 
 void (*market_live_order_hook)(struct wtx *, struct order *, enum order_status,
                                enum order_status);
+void (*market_paid_hook)(const struct order *o, int64_t now);
 
 /* ---- users, merchants, categories ---- */
 
@@ -303,6 +304,7 @@ int market_order_apply(struct wtx *t, struct order *o, enum order_event ev, int6
     order_push_history(o, o->status, now);
     if (from == OS_PENDING_PAYMENT) vec_remove(&S.pending, o);
     if (o->live_item_id && market_live_order_hook) market_live_order_hook(t, o, from, o->status);
+    if (ev == OE_PAY && market_paid_hook) market_paid_hook(o, now);
     persist_order(t, o);
     return ERR_OK;
 }

@@ -76,6 +76,9 @@ const char *market_checkout_status(const struct checkout *c);
 extern void (*market_live_order_hook)(struct wtx *t, struct order *o, enum order_status from,
                                       enum order_status to);
 
+/* Hook for discovery: called when an order is paid (lock held). */
+extern void (*market_paid_hook)(const struct order *o, int64_t now);
+
 /* Create a historical order (import): lines given, status and times set,
  * no stock moved; books the ledger if the order was paid. */
 struct order *market_order_import(struct wtx *t, struct user *u, struct merchant *m,

@@ -35,8 +35,9 @@ const char *const reco_reason_names[RECO_REASON_COUNT] = {
 
 const struct reco_config reco_default_config = {
     .kind_weight = {1, 2, 4, 8},
-    .decay_days = 90,
+    .decay_days = 60,
     .neighbours = 50,
+    .feed_neighbours = 20,
     .user_cap = 500,
     .train_cap = 200,
     .feed_cap = 50,
@@ -158,6 +159,8 @@ struct reco *reco_new(const struct reco_config *cfg)
         if (!(c->kind_weight[k] > 0)) c->kind_weight[k] = d->kind_weight[k];
     if (!(c->decay_days > 0)) c->decay_days = d->decay_days;
     if (!c->neighbours) c->neighbours = d->neighbours;
+    if (!c->feed_neighbours) c->feed_neighbours = d->feed_neighbours;
+    if (c->feed_neighbours > c->neighbours) c->feed_neighbours = c->neighbours;
     if (!c->user_cap) c->user_cap = d->user_cap;
     if (!c->train_cap) c->train_cap = d->train_cap;
     if (c->train_cap > c->user_cap) c->train_cap = c->user_cap;
@@ -638,7 +641,7 @@ size_t reco_feed(struct reco *r, int64_t user, size_t k, int exclude_bought, str
     struct model *m = model_acquire(r);
     size_t n = 0;
     if (m && nh) {
-        size_t bound = nh * c->neighbours, cap = 64;
+        size_t bound = nh * c->feed_neighbours, cap = 64;
         while (cap < bound + bound / 3)
             cap *= 2;
         struct cand *tab = xcalloc(cap, sizeof *tab);
@@ -649,7 +652,10 @@ size_t reco_feed(struct reco *r, int64_t user, size_t k, int exclude_bought, str
             double age = (double)(newest - hist[h].ts);
             float wh =
                 (float)(log1p(hist[h].w * exp2(-age / r->hl_ms)) * exp2(-age / r->feed_hl_ms));
-            for (uint32_t p = m->off[ix - 1]; p < m->off[ix]; p++) {
+            uint32_t end = m->off[ix];
+            if (end - m->off[ix - 1] > c->feed_neighbours)
+                end = m->off[ix - 1] + (uint32_t)c->feed_neighbours;
+            for (uint32_t p = m->off[ix - 1]; p < end; p++) {
                 uint32_t key = m->nbr[p] + 1;
                 size_t slot = (key * 0x9E3779B1u) & (cap - 1);
                 while (tab[slot].item && tab[slot].item != key)

@@ -39,13 +39,15 @@
  *     anchor = the product). Nothing for a product the model does not know.
  *   - reco_feed: the user's feed_cap most recent products, each weighted by
  *     log1p(weight) * 0.5^(age / feed_half_life_days) (age relative to the
- *     user's newest event), spread over their neighbours; an item's reason is
- *     because_you_bought / because_you_viewed with the history product that
- *     contributed most as anchor. Then, if fewer than k, the fallback list the
+ *     user's newest event), spread over their best feed_neighbours
+ *     neighbours (fewer, better neighbours gave a better feed on the
+ *     validation split); an item's reason is because_you_bought /
+ *     because_you_viewed with the history product that contributed most as
+ *     anchor. Then, if fewer than k, the fallback list the
  *     caller set (trending, new merchants: reco_set_fallback), then popular.
  *     The feed sees events at once (the history is live); the neighbours are
- *     as of the last training. Cost: O(feed_cap * neighbours), no allocation
- *     beyond one table of a few tens of KB.
+ *     as of the last training. Cost: O(feed_cap * feed_neighbours), no
+ *     allocation beyond one table of a few tens of KB.
  *   For fair exposure, ask for ~3k items and pass them through fair_rerank().
  *
  * Ownership: results are written into caller arrays; reco owns everything
@@ -84,8 +86,9 @@ struct reco_item {
 
 struct reco_config {
     float kind_weight[RECO_EVENT_COUNT]; /* default 1, 2, 4, 8 */
-    double decay_days;                   /* half-life of interaction weights; default 90 */
-    size_t neighbours;                   /* stored per item; default 50 */
+    double decay_days;                   /* half-life of interaction weights; default 60 */
+    size_t neighbours;                   /* stored per item (similar's depth); default 50 */
+    size_t feed_neighbours;              /* of those, used by the feed; default 20 */
     size_t user_cap;                     /* distinct products kept per user; default 500 */
     size_t train_cap;                    /* most recent per user used in training; default 200 */
     size_t feed_cap;                     /* most recent per user used by the feed; default 50 */
@@ -96,7 +99,9 @@ struct reco_config {
                                             when there were new events; default 0 (caller trains) */
 };
 
-/* Zero fields take these defaults. */
+/* Zero fields take these defaults. decay_days and feed_neighbours were chosen on
+ * a validation split of Online Retail (train < 2011-07-01, validate July to
+ * September), not on the test period bench/eval_discovery.c reports. */
 extern const struct reco_config reco_default_config;
 
 struct reco;

@@ -102,6 +102,13 @@ int loader_run(const struct retail_data *d, const struct loader_opts *o, struct 
     uint32_t *mof = xmalloc((np ? np : 1) * sizeof *mof);
     retail_assign_merchants(np, nm, 20111209, mof);
 
+    /* A merchant joined when its first product first sold: the history then
+     * reads as it happened (no imported merchant looks "new" today). */
+    int64_t *since = xcalloc(nm, sizeof *since);
+    for (size_t i = 0; i < np; i++) {
+        int64_t fs = d->products[pick[i]].first_seen * 1000;
+        if (!since[mof[i]] || fs < since[mof[i]]) since[mof[i]] = fs;
+    }
     struct wtx *t = wtx_new();
     state_lock();
     struct merchant **ms = xcalloc(nm, sizeof *ms);
@@ -115,7 +122,7 @@ int loader_run(const struct retail_data *d, const struct loader_opts *o, struct 
         enum merchant_kind k = nm == 1 ? MK_EXPORTER : kinds[i % (sizeof kinds / sizeof kinds[0])];
         ms[i] = market_merchant_create(t, owner, name, k, "GB",
                                        "Giftware wholesaler from the UCI Online Retail data set",
-                                       now);
+                                       since[i] ? since[i] : now);
         if (o->activate) market_merchant_set_status(t, ms[i], MS_ACTIVE);
     }
     res->merchants = nm;
@@ -222,6 +229,7 @@ int loader_run(const struct retail_data *d, const struct loader_opts *o, struct 
     free(cust);
     free(sku_of);
     free(ms);
+    free(since);
     free(mof);
     free(pick);
     return 0;

@@ -1,0 +1,276 @@
+/* discovery.c — behaviour events, the personal feed, similar items,
+ * trending and the exposure report. Every ranked list goes through
+ * disco_rank (fair re-ranking + exposure accounting). */
+#include <string.h>
+#include <xxhash.h>
+#include "api/api.h"
+#include "api/handlers.h"
+#include "core/market.h"
+#include "discovery/disco.h"
+#include "domain/err.h"
+#include "util/id.h"
+#include "util/jsonx.h"
+#include "util/log.h"
+
+#define SET(o, k, v) json_object_set_new((o), (k), (v))
+#define MAX_LIST 100
+
+/* Anonymous sessions are keyed by a client-chosen session string, mapped to
+ * a negative id so they never meet a user id. */
+static int64_t session_key(const char *s)
+{
+    return -(int64_t)(XXH3_64bits(s, strlen(s)) >> 2) - 1;
+}
+
+void h_event_create(struct http_req *r)
+{
+    json_t *b = api_body(r);
+    if (!b) return;
+    state_lock();
+    struct user *u = api_user(r);
+    struct fields f = {0};
+    const char *kind = field_str(b, "kind", 1, 1, 20, &f);
+    int k = kind ? disco_event_parse(kind) : 0;
+    if (kind && k < 0) field_err(&f, "kind", "must be view, click, cart, purchase or search");
+    int64_t pid = field_id(b, "product_id", 0, &f);
+    const struct product *p = pid ? product_get(pid) : NULL;
+    if (pid && (!p || !market_product_public(p))) field_err(&f, "product_id", "no such product");
+    const char *q = field_str(b, "query", 0, 1, 200, &f);
+    const char *session = field_str(b, "session", 0, 8, 64, &f);
+    if (k >= 0 && kind && k != DE_SEARCH && !pid) field_err(&f, "product_id", "is required for this kind");
+    if (k == DE_SEARCH && !q) field_err(&f, "query", "is required for a search event");
+    if (!u && !session) field_err(&f, "session", "anonymous events need a session id (8-64 chars)");
+    if (api_fields_fail(r, &f)) goto out;
+    int64_t who = u ? u->id : session_key(session), now = now_ms();
+    /* A purchase claimed by a client is only a signal; orders are the truth. */
+    disco_record(who, (enum disco_event)k, pid, q, now);
+    struct wtx *t = wtx_new();
+    wtx_stmt(t, ST_EVENT_PUT);
+    wtx_int(t, id_next());
+    wtx_int_or_null(t, u ? u->id : 0);
+    if (u) wtx_null(t); else wtx_int(t, who);
+    wtx_text(t, kind);
+    wtx_int_or_null(t, pid);
+    wtx_text(t, q);
+    wtx_int(t, now);
+    api_commit(r, t, 202, jpack("{sb}", "accepted", 1));
+out:
+    state_unlock();
+    json_decref(b);
+}
+
+static const char *reason_kind(int r)
+{
+    static const char *names[] = {"bought_with", "viewed_with", "because_you_bought",
+                                  "because_you_viewed", "trending", "new_merchant", "popular"};
+    return r >= 0 && r < RECO_REASON_COUNT ? names[r] : "popular";
+}
+
+static json_t *reason_json(int reason, int64_t anchor)
+{
+    const struct product *a = anchor ? product_get(anchor) : NULL;
+    char text[300];
+    switch (reason) {
+    case RECO_BECAUSE_YOU_BOUGHT: snprintf(text, sizeof text, "because you bought %s", a ? a->title : "something similar"); break;
+    case RECO_BECAUSE_YOU_VIEWED: snprintf(text, sizeof text, "because you looked at %s", a ? a->title : "something similar"); break;
+    case RECO_BOUGHT_WITH: snprintf(text, sizeof text, "often bought together"); break;
+    case RECO_VIEWED_WITH: snprintf(text, sizeof text, "shoppers who viewed this also viewed"); break;
+    case RECO_TRENDING: snprintf(text, sizeof text, "trending"); break;
+    case RECO_NEW_MERCHANT: snprintf(text, sizeof text, "new merchant"); break;
+    default: snprintf(text, sizeof text, "popular"); break;
+    }
+    json_t *j = json_object();
+    SET(j, "kind", json_string(reason_kind(reason)));
+    SET(j, "text", json_string(text));
+    SET(j, "anchor_product_id", json_id(anchor));
+    return j;
+}
+
+/* A product as lists show it. */
+static json_t *brief(const struct product *p)
+{
+    const struct sku *k = p->skus.n ? p->skus.v[0] : NULL;
+    json_t *j = json_object();
+    SET(j, "product_id", json_id(p->id));
+    SET(j, "title", json_string(p->title));
+    SET(j, "price", json_integer(k ? k->price : 0));
+    SET(j, "currency", json_string(k ? k->currency : ""));
+    SET(j, "merchant_id", json_id(p->m->id));
+    SET(j, "merchant_name", json_string(p->m->name));
+    SET(j, "merchant_kind", json_string(merchant_kind_name(p->m->kind)));
+    SET(j, "category_id", json_id(p->category_id));
+    return j;
+}
+
+static int list_limit(struct http_req *r, int *limit)
+{
+    *limit = 20;
+    const char *l = http_query(r, "limit");
+    if (!l) return 0;
+    int64_t v = id_parse(l, strlen(l));
+    if (v < 1 || v > MAX_LIST) {
+        struct fields f = {0};
+        field_err(&f, "limit", "must be an integer from 1 to 100");
+        return api_fields_fail(r, &f);
+    }
+    *limit = (int)v;
+    return 0;
+}
+
+/* Rank reco items fairly and answer {items: [...]}. Lock held. */
+static void reply_ranked(struct http_req *r, enum fair_kind kind, const struct reco_item *ri,
+                         size_t n, int limit, int64_t exclude)
+{
+    static __thread struct fair_candidate cands[4 * MAX_LIST], out[MAX_LIST];
+    static __thread struct reco_item why[4 * MAX_LIST];
+    int64_t now = now_ms();
+    size_t nc = 0;
+    for (size_t i = 0; i < n && nc < 4 * MAX_LIST; i++) {
+        const struct product *p = product_get(ri[i].product);
+        if (!p || !market_product_public(p) || p->id == exclude) continue;
+        disco_candidate(&cands[nc], p, ri[i].score > 0 ? ri[i].score : 1e-6, now);
+        why[nc++] = ri[i];
+    }
+    size_t got = disco_rank(kind, cands, nc, (size_t)limit, out, now);
+    json_t *items = json_array();
+    for (size_t i = 0; i < got; i++) {
+        const struct product *p = product_get(out[i].product);
+        json_t *j = brief(p);
+        SET(j, "score", json_real(out[i].relevance));
+        for (size_t w = 0; w < nc; w++)
+            if (why[w].product == out[i].product) {
+                SET(j, "reason", reason_json(why[w].reason, why[w].anchor));
+                break;
+            }
+        json_array_append_new(items, j);
+    }
+    api_reply(r, 200, jpack("{so}", "items", items));
+}
+
+void h_feed(struct http_req *r)
+{
+    int limit;
+    if (list_limit(r, &limit)) return;
+    static __thread struct reco_item ri[4 * MAX_LIST];
+    state_lock();
+    struct user *u = api_user(r);
+    const char *session = http_query(r, "session");
+    int64_t who = u ? u->id : (session && *session ? session_key(session) : 0);
+    size_t n = reco_feed(disco_reco(), who, (size_t)(limit * 3 < 4 * MAX_LIST ? limit * 3 : 4 * MAX_LIST), 1, ri);
+    reply_ranked(r, FAIR_FEED, ri, n, limit, 0);
+    state_unlock();
+}
+
+void h_similar(struct http_req *r)
+{
+    int limit;
+    if (list_limit(r, &limit)) return;
+    static __thread struct reco_item ri[4 * MAX_LIST];
+    state_lock();
+    struct user *u = api_user(r);
+    struct product *p = product_get(api_param_id(r, 0));
+    if (!p || !(market_product_public(p) || api_is_operator(u) || user_is_member(u, p->m, 0))) {
+        api_fail(r, ERR_NOT_FOUND, "no such product");
+    } else {
+        size_t n = reco_similar(disco_reco(), p->id, (size_t)(limit * 3 < 4 * MAX_LIST ? limit * 3 : 4 * MAX_LIST), ri);
+        reply_ranked(r, FAIR_SIMILAR, ri, n, limit, p->id);
+    }
+    state_unlock();
+}
+
+void h_trending(struct http_req *r)
+{
+    int limit;
+    if (list_limit(r, &limit)) return;
+    static __thread struct trending_item top[MAX_LIST * 2];
+    int64_t now = now_ms();
+    size_t np = trending_top(disco_trending(), TRENDING_PRODUCT, now, (size_t)limit * 2, top);
+    json_t *products = json_array();
+    state_lock();
+    for (size_t i = 0; i < np && (int)json_array_size(products) < limit; i++) {
+        const struct product *p = product_get(top[i].product);
+        if (!p || !market_product_public(p)) continue;
+        json_t *j = brief(p);
+        SET(j, "score", json_real(top[i].score));
+        SET(j, "last_hour", json_integer(top[i].last_hour));
+        SET(j, "usual_hour", json_real(top[i].usual_hour));
+        SET(j, "reason", reason_json(RECO_TRENDING, 0));
+        json_array_append_new(products, j);
+    }
+    state_unlock();
+    size_t nq = trending_top(disco_trending(), TRENDING_QUERY, now, (size_t)limit, top);
+    json_t *queries = json_array();
+    for (size_t i = 0; i < nq; i++)
+        json_array_append_new(queries, jpack("{sssfsisf}", "query", top[i].query, "score",
+                                             top[i].score, "last_hour", (int)top[i].last_hour,
+                                             "usual_hour", top[i].usual_hour));
+    api_reply(r, 200, jpack("{soso}", "products", products, "queries", queries));
+}
+
+void h_admin_exposure(struct http_req *r)
+{
+    struct fields f = {0};
+    const char *from_s = http_query(r, "from"), *to_s = http_query(r, "to");
+    int64_t to = now_ms() + 1, from = to - 24LL * 3600 * 1000;
+    if (from_s && time_parse(from_s, &from)) field_err(&f, "from", "must be an RFC 3339 time");
+    if (to_s && time_parse(to_s, &to)) field_err(&f, "to", "must be an RFC 3339 time");
+    if (!f.errors && to <= from) field_err(&f, "to", "must be after from");
+    state_lock();
+    struct user *u = api_need_user(r);
+    if (!u) goto out;
+    if (!api_is_operator(u)) {
+        api_fail(r, ERR_FORBIDDEN, "only operators read the exposure report");
+        goto out;
+    }
+    if (api_fields_fail(r, &f)) goto out;
+    struct fair_report rep;
+    if (fair_report(disco_ledger(), from, to, &rep) != 0) {
+        api_fail(r, ERR_INTERNAL, "the exposure report failed");
+        goto out;
+    }
+    static const char *lists[FAIR_KIND_COUNT] = {"search", "feed", "similar"};
+    json_t *by_list = json_object();
+    for (int k = 0; k < FAIR_KIND_COUNT; k++)
+        SET(by_list, lists[k], jpack("{sIsfsf}", "impressions", (json_int_t)rep.impressions[k],
+                                     "exposure", rep.exposure[k], "gini", rep.gini_by_kind[k]));
+    double kind_exp[MK__COUNT] = {0};
+    uint64_t kind_imp[MK__COUNT] = {0};
+    json_t *merchants = json_array();
+    double small = 0, total = 0;
+    for (size_t i = 0; i < rep.nmerchants; i++) {
+        const struct fair_merchant_exposure *e = &rep.merchants[i];
+        const struct merchant *m = merchant_get(e->merchant);
+        if (m) {
+            kind_exp[m->kind] += e->total_exposure;
+            kind_imp[m->kind] += e->total_impressions;
+        }
+        total += e->total_exposure;
+        if (e->group) small += e->total_exposure;
+        if (json_array_size(merchants) < 200) {
+            json_t *j = json_object();
+            SET(j, "merchant_id", json_id(e->merchant));
+            SET(j, "name", m ? json_string(m->name) : json_null());
+            SET(j, "kind", m ? json_string(merchant_kind_name(m->kind)) : json_null());
+            SET(j, "small_or_new", json_boolean(e->group != 0));
+            SET(j, "impressions", json_integer((json_int_t)e->total_impressions));
+            SET(j, "exposure", json_real(e->total_exposure));
+            json_array_append_new(merchants, j);
+        }
+    }
+    json_t *by_kind = json_object();
+    for (int k = 0; k < MK__COUNT; k++)
+        SET(by_kind, merchant_kind_name(k), jpack("{sIsf}", "impressions", (json_int_t)kind_imp[k],
+                                                  "exposure", kind_exp[k]));
+    json_t *j = json_object();
+    SET(j, "from", json_time(rep.from_ms));
+    SET(j, "to", json_time(rep.to_ms));
+    SET(j, "gini", json_real(rep.gini));
+    SET(j, "small_merchant_share", json_real(total > 0 ? small / total : 0));
+    SET(j, "by_list", by_list);
+    SET(j, "by_kind", by_kind);
+    SET(j, "merchants", merchants);
+    fair_report_release(&rep);
+    api_reply(r, 200, j);
+out:
+    state_unlock();
+}
