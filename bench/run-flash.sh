@@ -51,7 +51,7 @@ log "seeding $SHOPPERS shoppers in $DATA"
 head -1 "$DATA/tokens" >"$DATA/owner"
 tail -n +2 "$DATA/tokens" >"$DATA/buyers"
 
-"$SOUK" serve --data "$DATA" --listen "127.0.0.1:$PORT" --quiet --live-payment-window 3600 \
+"$SOUK" serve --data "$DATA" --listen "127.0.0.1:$PORT" --quiet --live-payment-window 3600 ${SOUK_THREADS:+--threads "$SOUK_THREADS"} \
     >"$OUT/souk.log" 2>&1 &
 SOUK_PID=$!
 for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done

@@ -37,6 +37,8 @@ void api_reply(struct http_req *r, int status, json_t *body);
 /* Submit t and answer status/body once it is durable (takes both). An empty
  * t answers at once. Lock held. */
 void api_commit(struct http_req *r, struct wtx *t, int status, json_t *body);
+/* The same with a body already encoded as JSON text (taken, malloc'd). */
+void api_commit_text(struct http_req *r, struct wtx *t, int status, char *body, size_t len);
 
 /* ---- input ---- */
 /* The body as a JSON object (an empty body is {}); NULL = answered 400/422. */
@@ -86,6 +88,9 @@ json_t *render_category_tree(void);
 json_t *render_sku(const struct sku *k);
 json_t *render_product(const struct product *p);
 json_t *render_order(const struct order *o);
+struct jw;
+/* render_order as text, appended to w (the hot live buy answer). */
+void render_order_text(const struct order *o, struct jw *w);
 json_t *render_checkout(const struct checkout *c);
 json_t *render_cart(const struct user *u);
 json_t *render_ledger_entry(const struct ledger_entry *e);

@@ -79,12 +79,18 @@ static void pending_committed(void *arg)
 
 void api_commit(struct http_req *r, struct wtx *t, int status, json_t *body)
 {
+    char *text = body ? json_dumps(body, JSON_COMPACT) : xstrdup("");
+    json_decref(body);
+    api_commit_text(r, t, status, text, strlen(text));
+}
+
+void api_commit_text(struct http_req *r, struct wtx *t, int status, char *body, size_t len)
+{
     struct pending *p = xcalloc(1, sizeof *p);
     p->status = status;
     p->r = r;
-    p->body = body ? json_dumps(body, JSON_COMPACT) : xstrdup("");
-    p->len = strlen(p->body);
-    json_decref(body);
+    p->body = body;
+    p->len = len;
     if (r->app) {
         p->idem = r->app;
         idem_finish(p->idem, t, status, p->body, p->len);

@@ -8,6 +8,7 @@
 #include "domain/money.h"
 #include "util/id.h"
 #include "util/jsonx.h"
+#include "util/jw.h"
 #include "util/log.h"
 
 #define SET(o, k, v) json_object_set_new((o), (k), (v))
@@ -282,7 +283,15 @@ void h_live_buy(struct http_req *r)
     state_lock();
     struct wtx *t = wtx_new();
     struct order *o = live_order_create(t, it, u, qty, NULL, now);
-    api_commit(r, t, 201, jpack("{so}", "order", render_order(o)));
+    struct jw w;
+    jw_init(&w);
+    jw_obj(&w);
+    jw_key(&w, "order");
+    render_order_text(o, &w);
+    jw_end(&w);
+    size_t len;
+    char *text = jw_detach(&w, &len);
+    api_commit_text(r, t, 201, text, len);
     state_unlock();
     live_note_order(it, u, qty);
 done:

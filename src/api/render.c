@@ -1,9 +1,11 @@
 /* render.c — objects as the JSON of API.md. Lock held throughout. */
+#include <stdlib.h>
 #include <string.h>
 #include "api/api.h"
 #include "core/market.h"
 #include "util/id.h"
 #include "util/jsonx.h"
+#include "util/jw.h"
 #include "util/log.h"
 
 #define SET(o, k, v) json_object_set_new((o), (k), (v))
@@ -183,6 +185,62 @@ json_t *render_order(const struct order *o)
     }
     SET(j, "history", hist);
     return j;
+}
+
+/* The same object as render_order, written as text for the live buy answer
+ * (souk's hottest write). tests/unit/test_render.c holds the two equal. */
+void render_order_text(const struct order *o, struct jw *w)
+{
+    jw_obj(w);
+    jw_key(w, "id"), jw_id(w, o->id);
+    jw_key(w, "checkout_id"), jw_id(w, o->checkout_id);
+    jw_key(w, "merchant_id"), jw_id(w, o->m->id);
+    jw_key(w, "merchant_name"), jw_str(w, o->m->name);
+    jw_key(w, "user_id"), jw_id(w, o->user_id);
+    jw_key(w, "status"), jw_str(w, order_status_name(o->status));
+    jw_key(w, "lines");
+    jw_arr(w);
+    for (int i = 0; i < o->nlines; i++) {
+        const struct order_line *l = &o->lines[i];
+        jw_obj(w);
+        jw_key(w, "sku_id"), jw_id(w, l->sku_id);
+        jw_key(w, "product_id"), jw_id(w, l->product_id);
+        jw_key(w, "title"), jw_str(w, l->title);
+        jw_key(w, "qty"), jw_int(w, l->qty);
+        jw_key(w, "unit_price"), jw_int(w, l->unit_price);
+        jw_key(w, "line_total"), jw_int(w, l->unit_price * l->qty);
+        jw_end(w);
+    }
+    jw_aend(w);
+    jw_key(w, "subtotal"), jw_int(w, o->subtotal);
+    jw_key(w, "currency"), jw_str(w, o->currency);
+    jw_key(w, "commission_bp"), jw_int(w, o->commission_bp);
+    jw_key(w, "commission"), jw_int(w, o->commission);
+    jw_key(w, "shipping_address");
+    if (o->shipping) {
+        char *sh = json_dumps(o->shipping, JSON_COMPACT);
+        jw_raw(w, sh);
+        free(sh);
+    } else {
+        jw_null(w);
+    }
+    jw_key(w, "carrier"), jw_str(w, o->carrier);
+    jw_key(w, "tracking"), jw_str(w, o->tracking);
+    jw_key(w, "live_item_id"), jw_id(w, o->live_item_id);
+    jw_key(w, "created_at"), jw_time(w, o->created_at);
+    jw_key(w, "expires_at"), jw_time(w, o->expires_at);
+    jw_key(w, "paid_at"), jw_time(w, o->paid_at);
+    jw_key(w, "updated_at"), jw_time(w, o->updated_at);
+    jw_key(w, "history");
+    jw_arr(w);
+    for (int i = 0; i < o->nhist; i++) {
+        jw_obj(w);
+        jw_key(w, "status"), jw_str(w, order_status_name(o->hist[i].status));
+        jw_key(w, "at"), jw_time(w, o->hist[i].at);
+        jw_end(w);
+    }
+    jw_aend(w);
+    jw_end(w);
 }
 
 json_t *render_checkout(const struct checkout *c)

@@ -81,6 +81,7 @@ static volatile sig_atomic_t maint_stop;
 static void *maintenance(void *unused)
 {
     (void)unused;
+    pthread_setname_np(pthread_self(), "souk-maint");
     int64_t last_purge = 0;
     while (!maint_stop) {
         usleep(250 * 1000);

@@ -9,12 +9,18 @@
  * without the state lock. Nothing else is locked while it is held. */
 static pthread_mutex_t idem_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* "scope:key" with scope as 16 hex digits (the map's keys are C strings;
+ * this runs on every keyed write, so no snprintf). */
 static size_t map_key(char *buf, size_t cap, int64_t scope, const char *key, size_t klen)
 {
-    int n = snprintf(buf, cap, "%lld:", (long long)scope);
-    if (klen > cap - (size_t)n - 1) klen = cap - (size_t)n - 1;
+    static const char hex[] = "0123456789abcdef";
+    uint64_t v = (uint64_t)scope;
+    for (int i = 15; i >= 0; i--, v >>= 4) buf[i] = hex[v & 15];
+    size_t n = 16;
+    buf[n++] = ':';
+    if (klen > cap - n - 1) klen = cap - n - 1;
     memcpy(buf + n, key, klen);
-    return (size_t)n + klen;
+    return n + klen;
 }
 
 static void idem_free(struct idem *e)

@@ -653,6 +653,7 @@ static void build_frame(struct live_room *r, int64_t now)
 static void *feed_main(void *unused)
 {
     (void)unused;
+    pthread_setname_np(pthread_self(), "souk-livefeed");
     struct live_room *rooms[4096];
     while (!feed_stop) {
         usleep(100 * 1000);

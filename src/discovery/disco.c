@@ -106,6 +106,7 @@ static void refresh_fallback(int64_t now)
 static void *disco_main(void *unused)
 {
     (void)unused;
+    pthread_setname_np(pthread_self(), "souk-disco");
     int64_t last_train = 0, last_fb = 0;
     while (!D.stop) {
         usleep(200 * 1000);

@@ -573,6 +573,9 @@ static void *loop_main(void *arg)
 {
     struct loop *l = arg;
     cur_loop = l;
+    char name[16];
+    snprintf(name, sizeof name, "souk-loop%d", l->index);
+    pthread_setname_np(pthread_self(), name);
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);

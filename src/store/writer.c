@@ -171,6 +171,7 @@ static int64_t mono_us(void)
 static void *writer_main(void *unused)
 {
     (void)unused;
+    pthread_setname_np(pthread_self(), "souk-writer");
     for (;;) {
         pthread_mutex_lock(&qlock);
         while (!qhead && !qstop) pthread_cond_wait(&qcond, &qlock);
@@ -219,6 +220,7 @@ static void *writer_main(void *unused)
 static void *ckpt_main(void *unused)
 {
     (void)unused;
+    pthread_setname_np(pthread_self(), "souk-ckpt");
     while (!qstop) {
         for (int i = 0; i < 10 && !qstop; i++) usleep(100000);
         ops->checkpoint(store);

@@ -18,6 +18,7 @@ static pthread_t *tids;
 static void *worker(void *unused)
 {
     (void)unused;
+    pthread_setname_np(pthread_self(), "souk-pool");
     for (;;) {
         pthread_mutex_lock(&lock);
         while (!head && !stop) pthread_cond_wait(&cond, &lock);
