@@ -34,6 +34,8 @@ int api_fail(struct http_req *r, int err, const char *detail);
 int api_fail_with(struct http_req *r, int err, const char *detail, json_t *extra);
 /* Answer a read (no write). Takes body. */
 void api_reply(struct http_req *r, int status, json_t *body);
+/* The same with JSON text (taken, malloc'd). */
+void api_reply_text(struct http_req *r, int status, char *body, size_t len);
 /* Submit t and answer status/body once it is durable (takes both). An empty
  * t answers at once. Lock held. */
 void api_commit(struct http_req *r, struct wtx *t, int status, json_t *body);
@@ -91,8 +93,9 @@ json_t *render_order(const struct order *o);
 struct jw;
 /* render_order as text, appended to w (the hot live buy answer). */
 void render_order_text(const struct order *o, struct jw *w);
-json_t *render_checkout(const struct checkout *c);
-json_t *render_cart(const struct user *u);
+/* As JSON text (malloc'd): they are only ever sent whole, on hot paths. */
+char *render_checkout_text(const struct checkout *c, size_t *len);
+char *render_cart_text(const struct user *u, size_t *len);
 json_t *render_ledger_entry(const struct ledger_entry *e);
 
 #endif

@@ -53,6 +53,12 @@ void api_reply(struct http_req *r, int status, json_t *body)
     http_respond_json(r, status, body);
 }
 
+void api_reply_text(struct http_req *r, int status, char *body, size_t len)
+{
+    http_respond(r, status, "application/json; charset=utf-8", body, len);
+    free(body);
+}
+
 struct pending {
     int status;
     char *body;

@@ -16,7 +16,11 @@ void h_cart_get(struct http_req *r)
 {
     state_lock();
     struct user *u = api_need_user(r);
-    if (u) api_reply(r, 200, render_cart(u));
+    size_t len;
+    if (u) {
+        char *text = render_cart_text(u, &len);
+        api_reply_text(r, 200, text, len);
+    }
     state_unlock();
 }
 
@@ -55,7 +59,9 @@ static void cart_change(struct http_req *r, int add)
                       extra);
         goto out;
     }
-    api_commit(r, t, 200, render_cart(u));
+    size_t len;
+    char *text = render_cart_text(u, &len);
+    api_commit_text(r, t, 200, text, len);
 out:
     state_unlock();
     json_decref(b);
@@ -83,7 +89,9 @@ void h_cart_delete(struct http_req *r)
         api_fail(r, ERR_NOT_FOUND, "that SKU is not in the cart");
         goto out;
     }
-    api_commit(r, t, 200, render_cart(u));
+    size_t len;
+    char *text = render_cart_text(u, &len);
+    api_commit_text(r, t, 200, text, len);
 out:
     state_unlock();
 }
@@ -152,7 +160,9 @@ void h_checkout(struct http_req *r)
                       bad ? jpack("{so}", "skus", bad) : NULL);
         goto out;
     }
-    api_commit(r, t, 201, render_checkout(c));
+    size_t len;
+    char *text = render_checkout_text(c, &len);
+    api_commit_text(r, t, 201, text, len);
 out:
     state_unlock();
     json_decref(addr);
@@ -175,7 +185,11 @@ void h_checkout_get(struct http_req *r)
     state_lock();
     struct user *u = api_need_user(r);
     struct checkout *c = u ? own_checkout(r, u) : NULL;
-    if (c) api_reply(r, 200, render_checkout(c));
+    size_t len;
+    if (c) {
+        char *text = render_checkout_text(c, &len);
+        api_reply_text(r, 200, text, len);
+    }
     state_unlock();
 }
 
@@ -210,7 +224,9 @@ void h_checkout_pay(struct http_req *r)
         api_fail(r, e, e == ERR_INVALID_TRANSITION ? "nothing in this checkout awaits payment" : NULL);
         goto out;
     }
-    api_commit(r, t, 200, render_checkout(c));
+    size_t len;
+    char *text = render_checkout_text(c, &len);
+    api_commit_text(r, t, 200, text, len);
 out:
     state_unlock();
     json_decref(b);

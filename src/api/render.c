@@ -243,26 +243,42 @@ void render_order_text(const struct order *o, struct jw *w)
     jw_end(w);
 }
 
-json_t *render_checkout(const struct checkout *c)
+/* Checkouts and carts are only ever sent whole, on hot paths (every cart
+ * change, checkout and payment), so they are written as text directly. */
+char *render_checkout_text(const struct checkout *c, size_t *len)
 {
-    json_t *j = json_object();
-    SET(j, "id", json_id(c->id));
-    SET(j, "status", STR(market_checkout_status(c)));
-    json_t *orders = json_array();
-    for (size_t i = 0; i < c->orders.n; i++)
-        json_array_append_new(orders, render_order(c->orders.v[i]));
-    SET(j, "orders", orders);
-    SET(j, "total", INT(c->total));
-    SET(j, "currency", STR(c->currency));
-    SET(j, "shipping_address", c->shipping ? json_incref(c->shipping) : json_null());
-    SET(j, "expires_at", json_time(c->expires_at));
-    SET(j, "created_at", json_time(c->created_at));
-    return j;
+    struct jw w;
+    jw_init(&w);
+    jw_obj(&w);
+    jw_key(&w, "id"), jw_id(&w, c->id);
+    jw_key(&w, "status"), jw_str(&w, market_checkout_status(c));
+    jw_key(&w, "orders");
+    jw_arr(&w);
+    for (size_t i = 0; i < c->orders.n; i++) render_order_text(c->orders.v[i], &w);
+    jw_aend(&w);
+    jw_key(&w, "total"), jw_int(&w, c->total);
+    jw_key(&w, "currency"), jw_str(&w, c->currency);
+    jw_key(&w, "shipping_address");
+    if (c->shipping) {
+        char *sh = json_dumps(c->shipping, JSON_COMPACT);
+        jw_raw(&w, sh);
+        free(sh);
+    } else {
+        jw_null(&w);
+    }
+    jw_key(&w, "expires_at"), jw_time(&w, c->expires_at);
+    jw_key(&w, "created_at"), jw_time(&w, c->created_at);
+    jw_end(&w);
+    return jw_detach(&w, len);
 }
 
-json_t *render_cart(const struct user *u)
+char *render_cart_text(const struct user *u, size_t *len)
 {
-    json_t *items = json_array();
+    struct jw w;
+    jw_init(&w);
+    jw_obj(&w);
+    jw_key(&w, "items");
+    jw_arr(&w);
     int64_t qty = 0, subtotal = 0;
     const char *cur = NULL;
     int mixed = 0;
@@ -270,33 +286,38 @@ json_t *render_cart(const struct user *u)
         const struct cart_line *l = u->cart.v[i];
         const struct sku *k = sku_get(l->sku_id);
         int64_t unit = market_unit_price(k, l->qty);
-        json_t *it = json_object();
-        SET(it, "sku_id", json_id(k->id));
-        SET(it, "product_id", json_id(k->product->id));
-        SET(it, "merchant_id", json_id(k->product->m->id));
-        SET(it, "merchant_name", STR(k->product->m->name));
-        SET(it, "title", STR(k->product->title));
-        SET(it, "code", STR(k->code));
-        SET(it, "qty", INT(l->qty));
-        SET(it, "unit_price", INT(unit));
-        SET(it, "line_total", INT(unit * l->qty));
-        SET(it, "currency", STR(k->currency));
-        SET(it, "available", INT(sku_available(k)));
-        SET(it, "moq", INT(k->moq));
-        json_array_append_new(items, it);
+        jw_obj(&w);
+        jw_key(&w, "sku_id"), jw_id(&w, k->id);
+        jw_key(&w, "product_id"), jw_id(&w, k->product->id);
+        jw_key(&w, "merchant_id"), jw_id(&w, k->product->m->id);
+        jw_key(&w, "merchant_name"), jw_str(&w, k->product->m->name);
+        jw_key(&w, "title"), jw_str(&w, k->product->title);
+        jw_key(&w, "code"), jw_str(&w, k->code);
+        jw_key(&w, "qty"), jw_int(&w, l->qty);
+        jw_key(&w, "unit_price"), jw_int(&w, unit);
+        jw_key(&w, "line_total"), jw_int(&w, unit * l->qty);
+        jw_key(&w, "currency"), jw_str(&w, k->currency);
+        jw_key(&w, "available"), jw_int(&w, sku_available(k));
+        jw_key(&w, "moq"), jw_int(&w, k->moq);
+        jw_end(&w);
         qty += l->qty;
         subtotal += unit * l->qty;
         if (cur && strcmp(cur, k->currency) != 0) mixed = 1;
         cur = k->currency;
     }
-    json_t *totals = json_object();
-    SET(totals, "qty", INT(qty));
-    SET(totals, "subtotal", mixed ? json_null() : INT(subtotal));
-    SET(totals, "currency", mixed || !cur ? json_null() : json_string(cur));
-    json_t *j = json_object();
-    SET(j, "items", items);
-    SET(j, "totals", totals);
-    return j;
+    jw_aend(&w);
+    jw_key(&w, "totals");
+    jw_obj(&w);
+    jw_key(&w, "qty"), jw_int(&w, qty);
+    jw_key(&w, "subtotal");
+    if (mixed)
+        jw_null(&w);
+    else
+        jw_int(&w, subtotal);
+    jw_key(&w, "currency"), jw_str(&w, mixed ? NULL : cur);
+    jw_end(&w);
+    jw_end(&w);
+    return jw_detach(&w, len);
 }
 
 json_t *render_ledger_entry(const struct ledger_entry *e)
