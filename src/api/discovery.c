@@ -7,6 +7,7 @@
 #include "api/handlers.h"
 #include "core/market.h"
 #include "discovery/disco.h"
+#include "discovery/search.h"
 #include "domain/err.h"
 #include "util/id.h"
 #include "util/jsonx.h"
@@ -273,4 +274,142 @@ void h_admin_exposure(struct http_req *r)
     api_reply(r, 200, j);
 out:
     state_unlock();
+}
+
+/* Price facet buckets (minor units): a shopper's sense of cheap to dear. */
+static const int64_t price_bounds[] = {1000, 5000, 10000, 50000, 100000, 500000};
+
+void h_search(struct http_req *r)
+{
+    struct search_query q;
+    memset(&q, 0, sizeof q);
+    struct fields f = {0};
+    q.q = http_query(r, "q");
+    const char *v;
+    if ((v = http_query(r, "category_id")) && !(q.category_id = id_parse(v, strlen(v))))
+        field_err(&f, "category_id", "must be an id");
+    if ((v = http_query(r, "merchant_kind"))) {
+        /* one kind, or several separated by commas */
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", v);
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            int k = merchant_kind_parse(tok);
+            if (k < 0) {
+                field_err(&f, "merchant_kind", "is not a merchant kind");
+                break;
+            }
+            q.merchant_kinds |= 1u << k;
+        }
+        if (!q.merchant_kinds && !f.errors) field_err(&f, "merchant_kind", "is not a merchant kind");
+    }
+    static const char *bounds[2] = {"price_min", "price_max"};
+    for (int i = 0; i < 2; i++) {
+        if (!(v = http_query(r, bounds[i]))) continue;
+        char *end;
+        long long x = strtoll(v, &end, 10);
+        if (!*v || *end || x < 0 || x > 1000000000000LL) {
+            field_err(&f, bounds[i], "must be an integer amount in minor units, 0 or more");
+            continue;
+        }
+        if (i == 0) q.has_price_min = 1, q.price_min = x;
+        else q.has_price_max = 1, q.price_max = x;
+    }
+    if (q.has_price_min && q.has_price_max && q.price_min > q.price_max)
+        field_err(&f, "price_max", "must not be below price_min");
+    if ((v = http_query(r, "sort"))) {
+        int so = search_sort_parse(v);
+        if (so < 0) field_err(&f, "sort", "must be relevance, price_asc, price_desc or newest");
+        else q.sort = (enum search_sort)so;
+    }
+    q.limit = 20;
+    if ((v = http_query(r, "limit"))) {
+        int64_t l = id_parse(v, strlen(v));
+        if (l < 1 || l > 100) field_err(&f, "limit", "must be an integer from 1 to 100");
+        else q.limit = (uint32_t)l;
+    }
+    if ((v = http_query(r, "cursor")) && *v) {
+        if (strlen(v) >= SEARCH_CURSOR_MAX) field_err(&f, "cursor", "is not a cursor from a previous page");
+        else q.cursor = v;
+    }
+    if ((v = http_query(r, "currency"))) q.currency = v;
+    q.price_bounds = price_bounds;
+    q.n_price_bounds = sizeof price_bounds / sizeof price_bounds[0];
+    if (api_fields_fail(r, &f)) return;
+
+    struct search_result res;
+    int rc = search_index_query(disco_search(), &q, &res);
+    if (rc != SEARCH_OK) {
+        search_result_release(&res);
+        field_err(&f, "cursor", "is not a cursor from a previous page");
+        api_fields_fail(r, &f);
+        return;
+    }
+    int64_t now = now_ms();
+    /* Relevance pages go through the fair re-ranking step; the page's set of
+     * hits (and so the cursor) stays the same, only its order changes. A
+     * price or date sort is the shopper's own order and is kept. */
+    static __thread struct fair_candidate cands[SEARCH_MAX_LIMIT], out[SEARCH_MAX_LIMIT];
+    size_t n = res.n_hits;
+    state_lock();
+    int relevance = q.sort == SEARCH_SORT_RELEVANCE && q.q && *q.q;
+    size_t nc = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct product *p = product_get(res.hits[i].id);
+        if (!p) continue;
+        disco_candidate(&cands[nc++], p, res.hits[i].score > 0 ? res.hits[i].score : 1e-6, now);
+    }
+    size_t got = nc;
+    if (relevance)
+        got = disco_rank(FAIR_SEARCH, cands, nc, nc, out, now);
+    else
+        memcpy(out, cands, nc * sizeof *cands), fair_record(disco_ledger(), FAIR_SEARCH, out, nc, now);
+    json_t *items = json_array();
+    for (size_t i = 0; i < got; i++) {
+        const struct search_hit *h = NULL;
+        for (size_t k = 0; k < n && !h; k++)
+            if (res.hits[k].id == out[i].product) h = &res.hits[k];
+        const struct product *p = product_get(out[i].product);
+        json_t *j = json_object();
+        SET(j, "product_id", json_id(h->id));
+        SET(j, "title", json_string(h->title));
+        SET(j, "price", json_integer(h->price));
+        SET(j, "currency", json_string(h->currency));
+        SET(j, "merchant_id", json_id(h->merchant_id));
+        SET(j, "merchant_name", json_string(p->m->name));
+        SET(j, "merchant_kind", json_string(merchant_kind_name(p->m->kind)));
+        SET(j, "category_id", json_id(h->category_id));
+        SET(j, "score", json_real(h->score));
+        SET(j, "highlight", h->highlight ? json_string(h->highlight) : json_string(h->title));
+        json_array_append_new(items, j);
+    }
+    json_t *cats = json_array();
+    for (uint32_t i = 0; i < res.n_categories; i++) {
+        const struct category *c = category_get(res.categories[i].value);
+        json_array_append_new(cats, jpack("{sososI}", "id", json_id(res.categories[i].value), "name",
+                                          c ? json_string(c->name) : json_null(), "count",
+                                          (json_int_t)res.categories[i].count));
+    }
+    state_unlock();
+    json_t *kinds = json_array();
+    for (uint32_t i = 0; i < res.n_kinds; i++)
+        json_array_append_new(kinds, jpack("{sssI}", "kind", merchant_kind_name((int)res.kinds[i].value),
+                                           "count", (json_int_t)res.kinds[i].count));
+    json_t *prices = json_array();
+    for (uint32_t i = 0; i < res.n_prices; i++) {
+        json_t *b = json_object();
+        SET(b, "min", res.prices[i].min == INT64_MIN ? json_null() : json_integer(res.prices[i].min));
+        SET(b, "max", res.prices[i].max == INT64_MAX ? json_null() : json_integer(res.prices[i].max));
+        SET(b, "count", json_integer(res.prices[i].count));
+        json_array_append_new(prices, b);
+    }
+    json_t *ans = json_object();
+    SET(ans, "items", items);
+    SET(ans, "facets", jpack("{sososo}", "category", cats, "merchant_kind", kinds, "price", prices));
+    SET(ans, "total", json_integer((json_int_t)res.total));
+    SET(ans, "total_exact", json_boolean(res.total_exact));
+    SET(ans, "next_cursor", res.next_cursor[0] ? json_string(res.next_cursor) : json_null());
+    search_result_release(&res);
+    /* Searches feed trending queries (first pages only: paging is not interest). */
+    if (q.q && *q.q && !q.cursor) disco_record(0, DE_SEARCH, 0, q.q, now);
+    api_reply(r, 200, ans);
 }

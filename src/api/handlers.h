@@ -65,6 +65,7 @@ void h_admin_figures(struct http_req *r);
 
 void h_event_create(struct http_req *r);
 void h_feed(struct http_req *r);
+void h_search(struct http_req *r);
 void h_similar(struct http_req *r);
 void h_trending(struct http_req *r);
 void h_admin_exposure(struct http_req *r);

@@ -65,6 +65,7 @@ const struct http_route api_routes[] = {
     {HTTP_POST, V1 "/programs/:id/enroll", h_program_enroll},
 
     {HTTP_POST, V1 "/events", h_event_create},
+    {HTTP_GET, V1 "/search", h_search},
     {HTTP_GET, V1 "/feed", h_feed},
     {HTTP_GET, V1 "/products/:id/similar", h_similar},
     {HTTP_GET, V1 "/trending", h_trending},

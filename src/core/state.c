@@ -55,6 +55,8 @@ int user_has_merchant(const struct user *u)
     return u && u->nms > 0;
 }
 
+void (*product_changed_hook)(struct product *p);
+
 void product_touch(struct product *p)
 {
     free(p->json_cache);
@@ -88,7 +90,10 @@ void persist_user(struct wtx *t, const struct user *u)
 
 void persist_merchant(struct wtx *t, const struct merchant *m)
 {
-    for (size_t i = 0; i < m->products.n; i++) product_touch(m->products.v[i]);
+    for (size_t i = 0; i < m->products.n; i++) {
+        product_touch(m->products.v[i]);
+        if (product_changed_hook) product_changed_hook(m->products.v[i]);
+    }
     wtx_stmt(t, ST_MERCHANT_PUT);
     wtx_int(t, m->id);
     wtx_int(t, m->owner_id);
@@ -113,6 +118,7 @@ void persist_category(struct wtx *t, const struct category *c)
 void persist_product(struct wtx *t, const struct product *p)
 {
     product_touch((struct product *)p);
+    if (product_changed_hook) product_changed_hook((struct product *)p);
     wtx_stmt(t, ST_PRODUCT_PUT);
     wtx_int(t, p->id);
     wtx_int(t, p->m->id);
@@ -138,6 +144,7 @@ static json_t *tiers_json(const struct sku *k)
 void persist_sku(struct wtx *t, const struct sku *k)
 {
     product_touch(k->product);
+    if (product_changed_hook) product_changed_hook(k->product);
     wtx_stmt(t, ST_SKU_PUT);
     wtx_int(t, k->id);
     wtx_int(t, k->product->id);

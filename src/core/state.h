@@ -231,6 +231,9 @@ int user_has_merchant(const struct user *u);
 
 /* Drop p's cached JSON (persist_* call it; so must any change that is not persisted). */
 void product_touch(struct product *p);
+/* Called (lock held) when what search sees of p changes: its title, text,
+ * status, category, prices or merchant. Not for stock moves. NULL offline. */
+extern void (*product_changed_hook)(struct product *p);
 
 /* Persist an object's current row (lock held). */
 void persist_user(struct wtx *t, const struct user *u);

@@ -5,9 +5,11 @@
 #include "core/market.h"
 #include "core/programs.h"
 #include "discovery/disco.h"
+#include "discovery/search.h"
 #include "util/log.h"
 
 static struct {
+    struct search_index *search;
     struct reco *reco;
     struct trending *trend;
     struct fair_table table;
@@ -32,6 +34,95 @@ const char *disco_event_name(int e)
 }
 
 struct reco *disco_reco(void) { return D.reco; }
+struct search_index *disco_search(void) { return D.search; }
+
+/* ---- the search index: products as search sees them ---- */
+
+struct docbuf {
+    char *attrs;
+    size_t len, cap;
+    int64_t anc[SEARCH_MAX_PATH];
+};
+
+static void attrs_add(struct docbuf *b, const char *k, json_t *v)
+{
+    char tmp[512];
+    int n;
+    if (json_is_string(v))
+        n = snprintf(tmp, sizeof tmp, "%s: %s; ", k, json_string_value(v));
+    else if (json_is_integer(v))
+        n = snprintf(tmp, sizeof tmp, "%s: %lld; ", k, (long long)json_integer_value(v));
+    else
+        return;
+    if (n <= 0) return;
+    if ((size_t)n >= sizeof tmp) n = sizeof tmp - 1;
+    if (b->len + (size_t)n + 1 > b->cap) {
+        b->cap = (b->len + (size_t)n + 1) * 2;
+        b->attrs = xrealloc(b->attrs, b->cap);
+    }
+    memcpy(b->attrs + b->len, tmp, (size_t)n);
+    b->len += (size_t)n;
+    b->attrs[b->len] = 0;
+}
+
+/* Fill doc from p (lock held); strings point into p and b. */
+static void product_doc(const struct product *p, struct search_doc *doc, struct docbuf *b)
+{
+    memset(doc, 0, sizeof *doc);
+    b->len = 0;
+    if (b->attrs) b->attrs[0] = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(p->attributes, k, v) attrs_add(b, k, v);
+    int64_t price = INT64_MAX;
+    const char *cur = "";
+    for (size_t i = 0; i < p->skus.n; i++) {
+        const struct sku *s = p->skus.v[i];
+        json_object_foreach(s->attrs, k, v) attrs_add(b, k, v);
+        if (s->price < price) {
+            price = s->price;
+            cur = s->currency;
+        }
+    }
+    uint32_t na = 0;
+    for (const struct category *c = category_get(p->category_id); c && na < SEARCH_MAX_PATH;
+         c = c->parent)
+        b->anc[na++] = c->id;
+    doc->id = p->id;
+    doc->title = p->title;
+    doc->attributes = b->attrs ? b->attrs : "";
+    doc->description = p->description;
+    doc->category_id = p->category_id;
+    doc->category_ancestors = b->anc;
+    doc->n_category_ancestors = na;
+    doc->merchant_id = p->m->id;
+    doc->merchant_kind = (uint8_t)p->m->kind;
+    doc->price = price == INT64_MAX ? 0 : price;
+    snprintf(doc->currency, sizeof doc->currency, "%s", cur);
+    doc->created_at = p->created_at;
+    doc->active = market_product_public(p);
+}
+
+static void on_product_changed(struct product *p)
+{
+    static __thread struct docbuf b;
+    struct search_doc doc;
+    product_doc(p, &doc, &b);
+    search_index_upsert(D.search, &doc);
+}
+
+struct load_ctx {
+    size_t i;
+    struct docbuf b;
+};
+
+static bool load_next(void *arg, struct search_doc *doc)
+{
+    struct load_ctx *c = arg;
+    if (c->i >= S.product_list.n) return false;
+    product_doc(S.product_list.v[c->i++], doc, &c->b);
+    return true;
+}
 struct trending *disco_trending(void) { return D.trend; }
 struct fair_ledger *disco_ledger(void) { return D.ledger; }
 
@@ -156,6 +247,13 @@ void disco_start(void)
 {
     int64_t now = now_ms();
     state_lock();
+    /* The index is rebuilt from the catalog at every start (~1 s per 100k
+     * products here); afterwards every catalog change is upserted. */
+    struct load_ctx lc = {0};
+    D.search = search_index_new(NULL);
+    search_index_load(D.search, load_next, &lc, 2);
+    free(lc.b.attrs);
+    product_changed_hook = on_product_changed;
     /* The history: every paid order is a purchase at its own time. */
     size_t n = 0;
     for (size_t i = 0; i < S.order_list.n; i++) {
@@ -186,4 +284,9 @@ void disco_stop(void)
     D.stop = 1;
     pthread_join(D.tid, NULL);
     D.running = 0;
+    state_lock();
+    product_changed_hook = NULL;
+    state_unlock();
+    search_index_free(D.search);
+    D.search = NULL;
 }

@@ -43,6 +43,8 @@ size_t disco_rank(enum fair_kind kind, struct fair_candidate *cands, size_t n, s
 /* Fill a candidate for product p with relevance rel (lock held). */
 void disco_candidate(struct fair_candidate *c, const struct product *p, double rel, int64_t now);
 
+struct search_index;
+struct search_index *disco_search(void);
 struct reco *disco_reco(void);
 struct trending *disco_trending(void);
 struct fair_ledger *disco_ledger(void);
