@@ -22,10 +22,22 @@
 #include "http/http.h"
 #include "core/state.h"
 
+struct fields;
+
 /* ---- caller ---- */
 struct user *api_user(struct http_req *r);      /* NULL: anonymous (lock held) */
 struct user *api_need_user(struct http_req *r); /* NULL: answered 401 */
 int api_is_operator(const struct user *u);
+/* The merchant in the path (param 0) that u may read: operators any, its
+ * staff (its owner when need_owner) their own. Answers 401/403/404 and
+ * returns NULL otherwise; `what` names the thing in a 403. Lock held. */
+struct merchant *api_path_merchant(struct http_req *r, struct user *u, int need_owner,
+                                   const char *what);
+/* The merchant named by body member merchant_id, for a create by its staff:
+ * a user with no merchant → 403 (`what`), another merchant's → 404; both
+ * answered, returning 1. An unknown id is a field error in f (*out NULL). */
+int api_body_merchant(struct http_req *r, struct user *u, json_t *b, struct fields *f,
+                      const char *what, struct merchant **out);
 
 /* ---- answers ---- */
 /* Refuse: problem+json for err; settles idempotency. Always returns 0. */

@@ -115,19 +115,9 @@ void h_product_create(struct http_req *r)
     state_lock();
     struct user *u = api_need_user(r);
     if (!u) goto out;
-    if (!user_has_merchant(u)) {
-        api_fail(r, ERR_FORBIDDEN, "only merchant staff list products");
-        goto out;
-    }
     struct fields f = {0};
-    int64_t mid = field_id(b, "merchant_id", 1, &f);
-    struct merchant *m = mid ? merchant_get(mid) : NULL;
-    if (mid && !m) field_err(&f, "merchant_id", "no such merchant");
-    if (m && !user_is_member(u, m, 0)) {
-        /* Another merchant's catalog: as if it did not exist. */
-        api_fail(r, ERR_NOT_FOUND, "no such merchant");
-        goto out;
-    }
+    struct merchant *m;
+    if (api_body_merchant(r, u, b, &f, "only merchant staff list products", &m)) goto out;
     int64_t cid = field_id(b, "category_id", 1, &f);
     if (cid && !category_get(cid)) field_err(&f, "category_id", "no such category");
     const char *title = field_str(b, "title", 1, 1, 200, &f);

@@ -33,6 +33,50 @@ int api_is_operator(const struct user *u)
     return u && u->role == ROLE_OPERATOR;
 }
 
+struct merchant *api_path_merchant(struct http_req *r, struct user *u, int need_owner,
+                                   const char *what)
+{
+    if (!u) return NULL;
+    struct merchant *m = merchant_get(api_param_id(r, 0));
+    if (api_is_operator(u)) {
+        if (!m) api_fail(r, ERR_NOT_FOUND, "no such merchant");
+        return m;
+    }
+    if (!user_has_merchant(u)) {
+        api_fail(r, ERR_FORBIDDEN, what);
+        return NULL;
+    }
+    if (!m || !user_is_member(u, m, 0)) {
+        api_fail(r, ERR_NOT_FOUND, "no such merchant");
+        return NULL;
+    }
+    if (need_owner && !user_is_member(u, m, 1)) {
+        api_fail(r, ERR_FORBIDDEN, what);
+        return NULL;
+    }
+    return m;
+}
+
+int api_body_merchant(struct http_req *r, struct user *u, json_t *b, struct fields *f,
+                      const char *what, struct merchant **out)
+{
+    *out = NULL;
+    if (!user_has_merchant(u)) {
+        api_fail(r, ERR_FORBIDDEN, what);
+        return 1;
+    }
+    int64_t mid = field_id(b, "merchant_id", 1, f);
+    struct merchant *m = mid ? merchant_get(mid) : NULL;
+    if (mid && !m) field_err(f, "merchant_id", "no such merchant");
+    if (m && !user_is_member(u, m, 0)) {
+        /* Another merchant's: as if it did not exist. */
+        api_fail(r, ERR_NOT_FOUND, "no such merchant");
+        return 1;
+    }
+    *out = m;
+    return 0;
+}
+
 int api_fail_with(struct http_req *r, int err, const char *detail, json_t *extra)
 {
     if (r->app) {

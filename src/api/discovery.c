@@ -362,7 +362,7 @@ void h_search(struct http_req *r)
     if (relevance)
         got = disco_rank(FAIR_SEARCH, cands, nc, nc, out, now);
     else
-        memcpy(out, cands, nc * sizeof *cands), fair_record(disco_ledger(), FAIR_SEARCH, out, nc, now);
+        memcpy(out, cands, nc * sizeof *cands), disco_account(FAIR_SEARCH, out, nc, now);
     json_t *items = json_array();
     for (size_t i = 0; i < got; i++) {
         const struct search_hit *h = NULL;

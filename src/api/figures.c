@@ -175,21 +175,8 @@ void h_merchant_figures(struct http_req *r)
 {
     state_lock();
     struct user *u = api_need_user(r);
-    if (!u) goto out;
-    struct merchant *m = merchant_get(api_param_id(r, 0));
-    if (!api_is_operator(u)) {
-        if (!user_has_merchant(u)) {
-            api_fail(r, ERR_FORBIDDEN, "only the merchant's staff read its figures");
-            goto out;
-        }
-        if (!m || !user_is_member(u, m, 0)) {
-            api_fail(r, ERR_NOT_FOUND, "no such merchant");
-            goto out;
-        }
-    } else if (!m) {
-        api_fail(r, ERR_NOT_FOUND, "no such merchant");
-        goto out;
-    }
+    struct merchant *m = api_path_merchant(r, u, 0, "only the merchant's staff read its figures");
+    if (!m) goto out;
     figures(r, &m->orders);
 out:
     state_unlock();

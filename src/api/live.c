@@ -93,18 +93,9 @@ void h_live_room_create(struct http_req *r)
     state_lock();
     struct user *u = api_need_user(r);
     if (!u) goto out;
-    if (!user_has_merchant(u)) {
-        api_fail(r, ERR_FORBIDDEN, "only merchant staff run live rooms");
-        goto out;
-    }
     struct fields f = {0};
-    int64_t mid = field_id(b, "merchant_id", 1, &f);
-    struct merchant *m = mid ? merchant_get(mid) : NULL;
-    if (mid && !m) field_err(&f, "merchant_id", "no such merchant");
-    if (m && !user_is_member(u, m, 0)) {
-        api_fail(r, ERR_NOT_FOUND, "no such merchant");
-        goto out;
-    }
+    struct merchant *m;
+    if (api_body_merchant(r, u, b, &f, "only merchant staff run live rooms", &m)) goto out;
     const char *title = field_str(b, "title", 1, 1, 200, &f);
     int64_t sched = 0;
     time_field(b, "scheduled_at", &sched, &f);

@@ -204,25 +204,8 @@ void h_merchant_ledger(struct http_req *r)
     if (api_page(r, &pg)) return;
     state_lock();
     struct user *u = api_need_user(r);
-    if (!u) goto out;
-    struct merchant *m = merchant_get(api_param_id(r, 0));
-    if (!api_is_operator(u)) {
-        if (!user_has_merchant(u)) {
-            api_fail(r, ERR_FORBIDDEN, "only the merchant's owner reads its ledger");
-            goto out;
-        }
-        if (!m || !user_is_member(u, m, 0)) {
-            api_fail(r, ERR_NOT_FOUND, "no such merchant");
-            goto out;
-        }
-        if (!user_is_member(u, m, 1)) {
-            api_fail(r, ERR_FORBIDDEN, "only the merchant's owner reads its ledger");
-            goto out;
-        }
-    } else if (!m) {
-        api_fail(r, ERR_NOT_FOUND, "no such merchant");
-        goto out;
-    }
+    struct merchant *m = api_path_merchant(r, u, 1, "only the merchant's owner reads its ledger");
+    if (!m) goto out;
     int64_t pending, available;
     market_ledger_balance(m, &pending, &available);
     json_t *list = api_list(&m->ledger, &pg, NULL, ledger_item, NULL);

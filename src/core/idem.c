@@ -154,7 +154,7 @@ void idem_expire(struct wtx *t, int64_t now)
     for (size_t i = 0; i < old.n; i++) idem_abort(old.v[i]);
     if (old.n) {
         wtx_stmt(t, ST_IDEM_PURGE);
-        wtx_int(t, now - IDEM_TTL_MS);
+        wtx_int(t, id_at(now - IDEM_TTL_MS));
     }
     vec_release(&old);
 }

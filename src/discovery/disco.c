@@ -84,10 +84,17 @@ static void product_doc(const struct product *p, struct search_doc *doc, struct 
             cur = s->currency;
         }
     }
+    /* Ancestors only: the index adds the product's own category itself. */
     uint32_t na = 0;
-    for (const struct category *c = category_get(p->category_id); c && na < SEARCH_MAX_PATH;
+    const struct category *own = category_get(p->category_id);
+    for (const struct category *c = own ? own->parent : NULL; c && na < SEARCH_MAX_PATH;
          c = c->parent)
         b->anc[na++] = c->id;
+    for (uint32_t i = 0; i < na / 2; i++) { /* root first, as search.h wants */
+        int64_t x = b->anc[i];
+        b->anc[i] = b->anc[na - 1 - i];
+        b->anc[na - 1 - i] = x;
+    }
     doc->id = p->id;
     doc->title = p->title;
     doc->attributes = b->attrs ? b->attrs : "";
@@ -165,12 +172,14 @@ size_t disco_rank(enum fair_kind kind, struct fair_candidate *cands, size_t n, s
 {
     int short_of = 0;
     size_t got = fair_rerank(&D.table, cands, n, k, out, &short_of);
-    for (size_t i = 0; i < got; i++) {
-        const struct merchant *m = merchant_get(out[i].merchant);
-        if (m) fair_ledger_set_merchant(D.ledger, m->id, out[i].group);
-    }
-    fair_record(D.ledger, kind, out, got, now);
+    disco_account(kind, out, got, now);
     return got;
+}
+
+void disco_account(enum fair_kind kind, const struct fair_candidate *shown, size_t n, int64_t now)
+{
+    for (size_t i = 0; i < n; i++) fair_ledger_set_merchant(D.ledger, shown[i].merchant, shown[i].group);
+    fair_record(D.ledger, kind, shown, n, now);
 }
 
 /* Cold start: what is trending now, then the newest products of merchants

@@ -40,6 +40,9 @@ void disco_record(int64_t user, enum disco_event kind, int64_t product, const ch
  * list is accounted in the exposure ledger. */
 size_t disco_rank(enum fair_kind kind, struct fair_candidate *cands, size_t n, size_t k,
                   struct fair_candidate *out, int64_t now);
+/* Account a list shown in the shopper's own order (a price or date sort):
+ * no re-ranking, but its exposure counts. */
+void disco_account(enum fair_kind kind, const struct fair_candidate *shown, size_t n, int64_t now);
 /* Fill a candidate for product p with relevance rel (lock held). */
 void disco_candidate(struct fair_candidate *c, const struct product *p, double rel, int64_t now);
 

@@ -32,9 +32,10 @@
 #define LOAD_CHUNK_DOCS 65536
 #define LOAD_BATCH      256
 
-#define WALK_BUDGET 8192 /* documents a sort-order walk may check */
-#define MATCH_BATCH 128
-#define WINDOW      (1u << SEARCH_SAMPLE_SHIFT) /* sampling blocks are windows */
+#define WALK_BUDGET    8192 /* documents a sort-order walk may check */
+#define MATCH_BATCH    128
+#define PREFETCH_AHEAD 12
+#define WINDOW         (1u << SEARCH_SAMPLE_SHIFT) /* sampling blocks are windows */
 
 static const float W_PREFIX = 0.8f;
 static const float W_TYPO[3] = {1.0f, 0.5f, 0.3f};
@@ -1139,6 +1140,7 @@ struct segrun {
         float score;
         const struct search_posting *late[2]; /* postings scored in flush (prefetched) */
         float late_w[2];
+        bool counted; /* in count and after already */
     } batch[MATCH_BATCH];
     uint32_t nb;
 };
@@ -1251,9 +1253,18 @@ static void flush(struct segrun *r)
     uint32_t nc = 0;
     for (uint32_t i = 0; i < r->nb; i++) {
         uint32_t d = r->batch[i].doc;
+        /* A short distance: the core drops prefetches beyond its few line-fill buffers. */
+        if (i + PREFETCH_AHEAD < r->nb) {
+            uint32_t e = r->batch[i + PREFETCH_AHEAD].doc;
+            if (filter || (c->facets && fsampled(r, e))) __builtin_prefetch(&s->hot[e]);
+        }
         for (int k = 0; k < 2; k++)
             if (r->batch[i].late[k])
                 r->batch[i].score += r->batch[i].late_w[k] * (float)r->batch[i].late[k]->part;
+        if (r->batch[i].counted) {
+            r->batch[nc++] = r->batch[i]; /* counted when found, may rank */
+            continue;
+        }
         if (filter && !pass_filter(r, d)) continue;
         if (count(r, d, r->batch[i].score))
             r->batch[nc++] = r->batch[i]; /* may enter the top hits: needs its id */
@@ -1271,10 +1282,11 @@ static void flush(struct segrun *r)
  */
 static inline void found_late(struct segrun *r, uint32_t d, float score,
                               const struct search_posting *const *late, const float *w,
-                              unsigned nlate)
+                              unsigned nlate, bool counted)
 {
     /* What flush will read, a batch later. */
-    if (r->c->has_filter || (r->c->facets && fsampled(r, d))) __builtin_prefetch(&r->s->hot[d]);
+    if (r->nb < PREFETCH_AHEAD && (r->c->has_filter || (r->c->facets && fsampled(r, d))))
+        __builtin_prefetch(&r->s->hot[d]); /* the first of a batch; flush does the rest */
     if (r->c->sort == SEARCH_SORT_NEWEST)
         __builtin_prefetch(&r->s->created[d]);
     else if (r->c->sort != SEARCH_SORT_RELEVANCE || r->c->q->has_price_min ||
@@ -1283,6 +1295,7 @@ static inline void found_late(struct segrun *r, uint32_t d, float score,
     uint32_t at = r->nb++;
     r->batch[at].doc = d;
     r->batch[at].score = score;
+    r->batch[at].counted = counted;
     for (unsigned k = 0; k < 2; k++) {
         r->batch[at].late[k] = k < nlate ? late[k] : NULL;
         if (k < nlate) {
@@ -1295,7 +1308,17 @@ static inline void found_late(struct segrun *r, uint32_t d, float score,
 
 static inline void found(struct segrun *r, uint32_t d, float score)
 {
-    found_late(r, d, score, NULL, NULL, 0);
+    const struct qctx *c = r->c;
+    if (c->sort == SEARCH_SORT_RELEVANCE && !c->has_filter && !c->has_cursor &&
+        !(c->facets && fsampled(r, d))) {
+        /* Nothing to read about d: count it here, queue it only if it may rank. */
+        r->count++;
+        r->after++;
+        if (!topk_may(&r->top, score)) return;
+        found_late(r, d, score, NULL, NULL, 0, true);
+        return;
+    }
+    found_late(r, d, score, NULL, NULL, 0, false);
 }
 
 /*
@@ -1432,7 +1455,7 @@ static void run_pass(struct segrun *r)
                         score += w[i] * (float)p[i]->part;
                     }
                 }
-                found_late(r, d, score, late, lw, nlate);
+                found_late(r, d, score, late, lw, nlate, false);
             }
             p[0]++;
         }
@@ -1530,9 +1553,10 @@ static bool tier_walk(struct segrun *r, const struct search_tier *t, float idfw,
 
 /*
  * Exact best hits for price or date order: walk the documents in that order
- * and keep the matching ones. Returns false when WALK_BUDGET ran out first.
+ * and keep the matching ones. Returns false when budget documents were
+ * checked before the page was full.
  */
-static bool order_walk(struct segrun *r, struct topk *out)
+static bool order_walk(struct segrun *r, struct topk *out, uint32_t budget)
 {
     struct qctx *c = r->c;
     const struct search_seg *s = r->s;
@@ -1553,13 +1577,18 @@ static bool order_walk(struct segrun *r, struct topk *out)
         }
         start = lo;
     }
-    uint32_t checks = 0;
+    /* Budget: documents whose terms are looked up; skipping dead or filtered
+     * ones is cheaper, but is capped too (4 times the budget). */
+    uint64_t checks = 0, skipped = 0;
     for (uint32_t i = start; i < n; i++) {
         uint32_t d = AT(i);
         double k = sort_key(c, s, d, 0);
         if (out->n == out->k && k < out->v[0].k) return true;
-        if (++checks > WALK_BUDGET) return false;
-        if (search_bit(r->dead, d) || (c->has_filter && !pass_filter(r, d))) continue;
+        if (search_bit(r->dead, d) || (c->has_filter && !pass_filter(r, d))) {
+            if (++skipped > 4 * (uint64_t)budget) return false;
+            continue;
+        }
+        if (++checks > budget) return false;
         float score = 0, x;
         unsigned j;
         for (j = 0; j < r->nu; j++) {
@@ -1625,7 +1654,8 @@ static void fold_counts(struct segrun *r, double scale, double fscale)
                 w->catcnt[s->path_cat[j]] += r->pathcnt[p];
     bool first = c->ncats == 0;
     for (uint32_t i = 0; i < s->ncats; i++)
-        if (w->catcnt[i]) add_cat(c, s->cat_ids[i], w->catcnt[i] * fscale, first);
+        if (w->catcnt[i] && s->cat_ids[i] != 0) /* 0: no category */
+            add_cat(c, s->cat_ids[i], w->catcnt[i] * fscale, first);
     if (first) c->base_cats = c->ncats;
 }
 
@@ -1759,7 +1789,9 @@ static void eval_segment(struct qctx *c, unsigned si)
             }
         /* One more than the page, to know whether there is a next one. */
         exact.k = c->k + 1;
-        if (!order_walk(&r, &exact))
+        /* No budget: every live document matches, so this reads at most k plus
+         * the dead ones. */
+        if (!order_walk(&r, &exact, UINT32_MAX))
             abort(); /* no filter, no terms: every document checked matches */
         if (c->has_cursor) r.after = exact.n;
         merge_top(c, &exact);
@@ -1784,7 +1816,7 @@ static void eval_segment(struct qctx *c, unsigned si)
         /* The pass ranked a sample only: find the exact best another way. */
         bool ok = false;
         if (c->sort != SEARCH_SORT_RELEVANCE) {
-            ok = order_walk(&r, &exact);
+            ok = order_walk(&r, &exact, WALK_BUDGET);
         } else {
             unsigned scoring = 0, at = 0;
             for (unsigned i = 0; i < r.nu; i++)

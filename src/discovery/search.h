@@ -35,6 +35,29 @@
  * tiers), for every non-relevance sort and for browsing without q; only a
  * relevance query whose every word is in more than ~32k documents is ranked
  * on that sample (ranking_exact = false). SEARCH_EXACT turns the bounds off.
+ *
+ * Structure, threads, freshness (the details are in search_int.h):
+ * - Readers use an immutable snapshot: a base segment, a delta segment with
+ *   every document written since the base was built, and a bitmap of the
+ *   base documents replaced or removed since. A query takes a reference to
+ *   the current snapshot under a mutex held for a few instructions: readers
+ *   never wait for writers, merges or loads.
+ * - Writes (upsert, remove) may come from any thread. Each holds a mutex for
+ *   a hash-map update (microseconds) and never waits for index building.
+ *   They become searchable at the next publish: the index's own thread runs
+ *   one every refresh_ms (default 100 ms) if something changed, or
+ *   search_index_refresh does it at once. A publish rebuilds the delta
+ *   (about 10 ms per 1,000 changed documents).
+ * - When the delta (plus removed documents) reaches merge_docs (default
+ *   max(2048, 2% of the base)), a background thread merges it into a new
+ *   base (about 2 s at 1M documents, while memory holds both bases);
+ *   queries and publishes carry on meanwhile.
+ * - Only active documents are indexed: upserting one with active = false
+ *   removes it.
+ * - Pages: next_cursor is a keyset position (sort key, id), so pages neither
+ *   repeat nor skip items while the index does not change. A relevance
+ *   cursor carries a score: after changes, items whose score moved may
+ *   appear on two pages or none.
  */
 #ifndef SOUK_DISCOVERY_SEARCH_H
 #define SOUK_DISCOVERY_SEARCH_H
@@ -83,7 +106,7 @@ struct search_doc {
     /* Ancestors of category_id, root first, category_id itself not included
      * (at most SEARCH_MAX_PATH - 1 are kept). A filter on any of them, or on
      * category_id, matches the product. */
-    const int64_t *category_ancestors;
+    const int64_t *category_ancestors; /* the parents of category_id, not itself */
     uint32_t n_category_ancestors;
     int64_t merchant_id;
     uint8_t merchant_kind; /* < SEARCH_KINDS */
@@ -195,8 +218,8 @@ struct search_stats {
 
 enum search_error {
     SEARCH_OK = 0,
-    SEARCH_EINVAL = -1, /* a bad argument: cursor, kind, price bounds, id */
-    SEARCH_EBUSY = -2,  /* search_index_load on an index that already has a base */
+    SEARCH_EINVAL = -1, /* a bad argument: cursor, sort, merchant kind(s), price bounds */
+    SEARCH_EBUSY = -2,  /* a load or compaction while a load runs */
 };
 
 struct search_index;
@@ -216,11 +239,12 @@ int search_index_refresh(struct search_index *idx);
 int search_index_compact(struct search_index *idx);
 
 /*
- * Bulk build at start: call next(ctx, &doc) until it returns false; doc's
- * strings must stay valid until the next call. Analysis runs on nthreads
- * threads (0 → 2); the index becomes searchable when this returns. Writes
- * made during the load win over loaded documents with the same id. Only for
- * an index without a base yet (else SEARCH_EBUSY).
+ * Bulk build from storage (at start, or to rebuild): calls next(ctx, &doc)
+ * until it returns false; doc's strings need to stay valid only until the
+ * next call. Analysis runs on nthreads threads (0 → 2). The loaded documents
+ * replace the base when this returns; writes made before or during the load
+ * win over loaded documents with the same id. Inactive documents are
+ * skipped. SEARCH_EBUSY if another load is running.
  */
 typedef bool (*search_doc_next_fn)(void *ctx, struct search_doc *doc);
 int search_index_load(struct search_index *idx, search_doc_next_fn next, void *ctx,
@@ -229,7 +253,8 @@ int search_index_load(struct search_index *idx, search_doc_next_fn next, void *c
 /*
  * Runs a query; thread-safe, any number at once. On success fills res (which
  * the caller must search_result_release) and returns SEARCH_OK; on
- * SEARCH_EINVAL (bad cursor or bounds) res is empty but still released.
+ * SEARCH_EINVAL res is empty (releasing it is harmless). Cost: see "Work per
+ * query"; about 0.15 ms of CPU on average at 1M products (bench/).
  */
 int search_index_query(struct search_index *idx, const struct search_query *q,
                        struct search_result *res);

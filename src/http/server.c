@@ -613,9 +613,29 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
+/* SO_REUSEPORT (one listener per loop) would also let a second process
+ * share the port silently and take half the connections: first make sure
+ * nobody else holds it. */
+static int port_free(const char *host, int port)
+{
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) return 0;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0) return 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int ok = bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
+    if (!ok) log_err("listen on %s:%d: %s", host, port, strerror(errno));
+    close(fd);
+    return ok;
+}
+
 int http_serve(const struct http_config *c)
 {
     cfg = c;
+    if (!port_free(c->host, c->port)) return -1;
     nloops = c->threads > 0 ? c->threads : 1;
     router_init(&router, c->routes, c->nroutes);
     if (c->static_dir) static_load(&statics, c->static_dir);

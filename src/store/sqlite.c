@@ -26,7 +26,23 @@ struct store {
     sqlite3 *ckpt; /* checkpointer */
     sqlite3_stmt *stmts[ST__COUNT];
     char path[4096];
+    int wal_frames; /* frames in the WAL after the last commit (wal hook) */
 };
+
+/* WAL frames past which the writer restarts the log itself (~64 MB of 4 KB
+ * pages). PASSIVE checkpoints run every second from another connection, but
+ * with commits every millisecond the log never empties on its own, so SQLite
+ * never gets to reuse it from the start and the file grows without bound
+ * (measured here: 38 MB to 429 MB in 8 s of checkout load). */
+#define WAL_RESTART_FRAMES 16384
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    ((struct store *)arg)->wal_frames = frames;
+    return SQLITE_OK;
+}
 
 const struct store_ops *store_ops_current;
 struct store *store_current;
@@ -109,7 +125,8 @@ static const char *stmt_sql[ST__COUNT] = {
     [ST_ORDER_LINE_PUT] = "INSERT OR REPLACE INTO order_lines VALUES(?,?,?,?,?,?,?)",
     [ST_LEDGER_PUT] = "INSERT OR REPLACE INTO ledger VALUES(?,?,?,?,?,?,?)",
     [ST_IDEM_PUT] = "INSERT OR REPLACE INTO idempotency VALUES(?,?,?,?,?,?,?)",
-    [ST_IDEM_PURGE] = "DELETE FROM idempotency WHERE created_at < ?",
+    /* by id: ids are time-ordered and the primary key, so no scan */
+    [ST_IDEM_PURGE] = "DELETE FROM idempotency WHERE id < ?",
     [ST_META_PUT] = "INSERT OR REPLACE INTO meta VALUES(?,?)",
     [ST_ROOM_PUT] = "INSERT OR REPLACE INTO live_rooms VALUES(?,?,?,?,?,?,?,?,?)",
     [ST_LIVE_ITEM_PUT] = "INSERT OR REPLACE INTO live_items VALUES(?,?,?,?,?,?,?,?,?,?)",
@@ -204,8 +221,12 @@ static int sq_open(struct store **out, const char *dir)
             return -1;
         }
     }
+    /* wal_autocheckpoint=0 above; this hook replaces SQLite's own counter. */
+    sqlite3_wal_hook(s->db, wal_hook, s);
     if (sqlite3_open_v2(path, &s->ckpt, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) return -1;
-    exec_sql(s->ckpt, "PRAGMA busy_timeout=1000;");
+    /* A connection that has never read the database has not opened the WAL,
+     * and its checkpoints silently do nothing (log = -1): read once. */
+    exec_sql(s->ckpt, "PRAGMA busy_timeout=1000; SELECT count(*) FROM meta;");
     *out = s;
     return 0;
 }
@@ -227,7 +248,18 @@ static int sq_begin(struct store *s)
 
 static int sq_commit(struct store *s)
 {
-    return exec_sql(s->db, "COMMIT");
+    if (exec_sql(s->db, "COMMIT")) return -1;
+    if (s->wal_frames > WAL_RESTART_FRAMES) {
+        /* Between batches, on the writer's own connection: nothing else
+         * writes, so this only waits for the few frames PASSIVE has not
+         * copied yet, then the next commit starts the log from the top. */
+        int log = 0, done = 0;
+        int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            log_warn("store: restart checkpoint: %s", sqlite3_errmsg(s->db));
+        s->wal_frames = 0;
+    }
+    return 0;
 }
 
 static int sq_rollback(struct store *s)
@@ -298,6 +330,10 @@ static int sq_checkpoint(struct store *s)
 {
     int log = 0, done = 0;
     int rc = sqlite3_wal_checkpoint_v2(s->ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc == SQLITE_OK && log < 0) {
+        log_warn("store: checkpoint did nothing (the WAL is not open on its connection)");
+        return -1;
+    }
     return rc == SQLITE_OK || rc == SQLITE_BUSY ? 0 : -1;
 }
 

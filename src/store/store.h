@@ -48,7 +48,7 @@ enum store_stmt {
     ST_ORDER_LINE_PUT, /* order_id, n, sku_id, product_id, title, qty, unit_price */
     ST_LEDGER_PUT,     /* id, merchant_id, kind, amount, currency, order_id, created_at */
     ST_IDEM_PUT,       /* id, scope, key, fingerprint(blob), status, body, created_at */
-    ST_IDEM_PURGE,     /* created_at bound: delete older */
+    ST_IDEM_PURGE,     /* id bound (id_at(time)): delete older */
     ST_META_PUT,       /* key, value */
     ST_ROOM_PUT,       /* id, merchant_id, title, status, scheduled_at, started_at, ended_at, pinned_item_id, created_at */
     ST_LIVE_ITEM_PUT,  /* id, room_id, sku_id, live_price, currency, quantity, per_user_limit, starts_at, status, created_at */

@@ -35,6 +35,11 @@ void id_bump(int64_t seen)
         ;
 }
 
+int64_t id_at(int64_t ms)
+{
+    return ms > ID_EPOCH_MS ? (ms - ID_EPOCH_MS) << 22 : 0;
+}
+
 int64_t id_time_ms(int64_t id)
 {
     return (id >> 22) + ID_EPOCH_MS;

@@ -17,6 +17,8 @@ void id_set_node(unsigned node);
 int64_t id_next(void);
 /* Make every later id_next() greater than seen (ids loaded from storage). */
 void id_bump(int64_t seen);
+/* The smallest id id_next could return at ms (for time bounds on ids). */
+int64_t id_at(int64_t ms);
 /* Milliseconds since the Unix epoch encoded in an id. */
 int64_t id_time_ms(int64_t id);
 

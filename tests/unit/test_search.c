@@ -530,7 +530,8 @@ static void compare_hits(struct search_index *idx, struct search_query q)
 static void bounded_work_on_a_large_catalog(void **state)
 {
     (void)state;
-    struct search_options o = {.manual_refresh = true};
+    /* No merges: removed documents stay in the base, marked dead. */
+    struct search_options o = {.manual_refresh = true, .merge_docs = 1u << 30};
     struct search_index *idx = search_index_new(&o);
     struct gen g = {.n = 60000};
     assert_int_equal(search_index_load(idx, gen_next, &g, 2), SEARCH_OK);
@@ -600,6 +601,19 @@ static void bounded_work_on_a_large_catalog(void **state)
         search_result_release(&r);
     }
     assert_int_equal(seen, 500);
+
+    /* The 10,000 newest removed: browsing skips them however many they are. */
+    for (int64_t id = 50001; id <= 60000; id++)
+        search_index_remove(idx, id);
+    search_index_refresh(idx);
+    q = (struct search_query){.limit = 3};
+    assert_string_equal(ids(idx, &q, &r), "50000 49999 49998");
+    assert_int_equal(r.total, 50000);
+    assert_true(r.total_exact);
+    search_result_release(&r);
+    q = (struct search_query){.q = "alpha ", .sort = SEARCH_SORT_NEWEST, .limit = 3};
+    assert_string_equal(ids(idx, &q, &r), "50000 49999 49998");
+    search_result_release(&r);
     search_index_free(idx);
 }
 
