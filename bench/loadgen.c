@@ -254,7 +254,7 @@ struct lg_opts {
     const char *item_id;
     bool flash_pay;
     const char *ids_out; /* flash: every acknowledged (201) order id, one a line */
-    bool no_keys; /* diagnosis: leave Idempotency-Key out to see what the records cost */
+    bool no_keys;        /* diagnosis: leave Idempotency-Key out to see what the records cost */
     const char *stop_on_code;
     const char *headers[LG_MAX_HEADERS];
     int nheaders;

@@ -177,13 +177,7 @@ EOF
 )
 echo "$SECTION"
 if [ -z "${NO_RESULTS:-}" ]; then
-    python3 - "$ROOT/bench/RESULTS.md" "$SECTION" <<'PY'
-import re, sys
-path, section = sys.argv[1], sys.argv[2].rstrip() + "\n"
-text = open(path).read() if __import__("os").path.exists(path) else "# souk benchmark results\n"
-pat = re.compile(r"^## Flash sale\n.*?(?=^## |\Z)", re.S | re.M)
-text = pat.sub(section + "\n", text) if pat.search(text) else text.rstrip() + "\n\n" + section
-open(path, "w").write(text)
-PY
+    echo "$SECTION" >"$OUT/section.md"
+    bench/set-section "## Flash sale" "$OUT/section.md"
 fi
 [ "$VERDICT" = PASS ]
