@@ -24,6 +24,10 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 CONNS=${CONNS:-64}
 CHECKOUT_CONNS=${CHECKOUT_CONNS:-64}
+# One RESULTS.md section per checkout concurrency: group commit shares each
+# fsync among the requests waiting, so the connection count matters.
+TITLE="## Core"
+[ "$CHECKOUT_CONNS" = 64 ] || TITLE="## Core, $CHECKOUT_CONNS checkout connections"
 PRODUCTS=${PRODUCTS:-500}
 SHOPPERS=${SHOPPERS:-2000}
 # souk's default is one loop thread per two cores (src/cli/serve.c); hello gets the
@@ -300,7 +304,7 @@ STEAL=$(awk -v a="$STEAL0" -v b="$(awk '/^cpu / { print $9, $2 + $3 + $4 + $5 + 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 SECTION="$OUT/core-section.md"
 {
-    echo "## Core"
+    echo "$TITLE"
     echo
     echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') by \`bench/run-core.sh\` on $(nproc) cores ($cpu_model),"
     echo "souk at $commit${dirty:+ with uncommitted changes in src/}. Load generator and server share the machine:"
@@ -348,5 +352,5 @@ SECTION="$OUT/core-section.md"
     echo
 } >"$SECTION"
 
-[ -n "${NO_RESULTS:-}" ] || bench/set-section "## Core" "$SECTION"
+[ -n "${NO_RESULTS:-}" ] || bench/set-section "$TITLE" "$SECTION"
 cat "$SECTION"

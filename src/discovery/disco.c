@@ -195,7 +195,9 @@ static void refresh_fallback(int64_t now)
         if (!p || !market_product_public(p)) continue;
         fb[n++] = (struct reco_item){p->id, (float)top[i].score, RECO_TRENDING, 0};
     }
-    for (size_t i = S.product_list.n; i > 0 && n < 60; i--) {
+    /* The newest 5,000 products at most: this runs under the state lock. */
+    size_t floor = S.product_list.n > 5000 ? S.product_list.n - 5000 : 0;
+    for (size_t i = S.product_list.n; i > floor && n < 60; i--) {
         const struct product *p = S.product_list.v[i - 1];
         if (!market_product_public(p) || now - p->m->created_at > 30LL * 86400 * 1000) continue;
         fb[n++] = (struct reco_item){p->id, 0.5f, RECO_NEW_MERCHANT, 0};

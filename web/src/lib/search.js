@@ -67,54 +67,59 @@ async function fallbackSearch(params) {
     return { items: hits.slice(0, limit), facets, total: hits.length, fallback: true };
 }
 
-const FACET_LABELS = {
-    category: 'Category',
-    category_id: 'Category',
-    kind: 'Merchant kind',
-    merchant_kind: 'Merchant kind',
-    merchant: 'Merchant',
-    merchant_id: 'Merchant',
-    price: 'Price',
-    country: 'Origin',
-    currency: 'Currency',
-};
+const money = (v) => (v / 100).toFixed(0);
 
-/** Facets in one shape: [{name, label, values: [{value, label, count}]}]. */
-export function normalizeFacets(f) {
+/**
+ * GET /search's facets, named after the query parameters that filter by them:
+ * category → category_id, merchant_kind → merchant_kind, price buckets → price
+ * ("min-max" in minor units, max exclusive; searchProducts turns it back).
+ */
+function serverFacets(f) {
     if (!f) return [];
-    const entries = Array.isArray(f)
-        ? f.map((x) => [x.name || x.field || x.key, x.values || x.buckets || x.counts || []])
-        : Object.entries(f);
-    return entries
-        .filter(([name]) => name)
-        .map(([name, vals]) => {
-            let values = [];
-            if (Array.isArray(vals)) {
-                values = vals.map((v) =>
-                    v && typeof v === 'object'
-                        ? {
-                              value: String(v.value ?? v.id ?? v.key ?? v.name),
-                              label: String(v.label ?? v.name ?? v.title ?? v.value ?? v.key ?? v.id),
-                              count: v.count ?? v.n ?? v.doc_count ?? null,
-                          }
-                        : { value: String(v), label: String(v), count: null },
-                );
-            } else if (vals && typeof vals === 'object') {
-                values = Object.entries(vals).map(([k, c]) => ({ value: k, label: k, count: c }));
-            }
-            return { name, label: FACET_LABELS[name] || name.replace(/_/g, ' '), values };
-        })
-        .filter((x) => x.values.length);
+    const out = [];
+    if (Array.isArray(f.category) && f.category.length)
+        out.push({ name: 'category_id', label: 'Category', values: f.category.map((c) => ({ value: String(c.id), label: c.name || `Category ${c.id}`, count: c.count })) });
+    if (Array.isArray(f.merchant_kind) && f.merchant_kind.length)
+        out.push({ name: 'merchant_kind', label: 'Merchant kind', values: f.merchant_kind.map((k) => ({ value: k.kind, label: k.kind, count: k.count })) });
+    const prices = (f.price || []).filter((b) => b.count > 0);
+    if (prices.length)
+        out.push({
+            name: 'price',
+            label: 'Price',
+            values: prices.map((b) => ({
+                value: `${b.min ?? ''}-${b.max ?? ''}`,
+                label: b.min == null ? `under ${money(b.max)}` : b.max == null ? `${money(b.min)} and up` : `${money(b.min)}–${money(b.max)}`,
+                count: b.count,
+            })),
+        });
+    return out;
 }
 
 /** Runs a search; resolves {items: [product], facets, total, fallback}. */
 export async function searchProducts(params, { signal } = {}) {
     try {
-        const data = await get(`/search${qs(params)}`, { signal });
-        const items = listItems(data).map((x) => (x && x.product ? { ...x.product, ...x, product: undefined } : x));
+        const p = { ...params };
+        if (p.price) {
+            const [min, max] = String(p.price).split('-');
+            if (min) p.price_min = min;
+            if (max) p.price_max = String(Number(max) - 1);
+            delete p.price;
+        }
+        if (p.kind && !p.merchant_kind) p.merchant_kind = p.kind;
+        delete p.kind;
+        delete p.merchant_id; /* the index filters by merchant kind, not by one merchant */
+        const data = await get(`/search${qs(p)}`, { signal });
+        const items = listItems(data).map((x) => {
+            const y = x && x.product ? { ...x.product, ...x, product: undefined } : { ...x };
+            if (y.product_id && !y.id) y.id = y.product_id;
+            /* a hit carries its lowest price, not the SKUs the cards read */
+            if (!y.skus && y.price != null) y.skus = [{ price: y.price, currency: y.currency }];
+            if (!y.merchant && y.merchant_name) y.merchant = { id: y.merchant_id, name: y.merchant_name, kind: y.merchant_kind };
+            return y;
+        });
         return {
             items,
-            facets: normalizeFacets(data && data.facets),
+            facets: serverFacets(data && data.facets),
             total: data && (data.total ?? data.count),
             next_cursor: data && data.next_cursor,
             fallback: false,

@@ -180,9 +180,34 @@ export function AdminCategories() {
     );
 }
 
+/** Enroll an active merchant of an eligible kind in program p. */
+function EnrollForm({ program, merchants, onDone }) {
+    const eligible = merchants.filter((m) => (program.eligible_kinds || []).includes(m.kind) && !(program.merchant_ids || []).includes(m.id));
+    const [mid, setMid] = useState('');
+    const [run, { busy, error }] = useAction();
+    if (!eligible.length) return <p class="muted">No other active merchant of an eligible kind to enroll.</p>;
+    const submit = (e) => {
+        e.preventDefault();
+        run(async () => {
+            await post(`/programs/${program.id}/enroll`, { merchant_id: mid || eligible[0].id });
+            toast('Merchant enrolled', 'ok');
+            onDone();
+        });
+    };
+    return (
+        <form class="field-row" onSubmit={submit} aria-label={`Enroll a merchant in ${program.name}`}>
+            <Select label="Merchant to enroll" value={mid || eligible[0].id} onChange={setMid} options={eligible.map((m) => [m.id, `${m.name} (${kindLabel(m.kind)})`])} />
+            <button class="btn btn-small" type="submit" disabled={busy}>{busy ? 'Enrolling…' : 'Enroll'}</button>
+            <ErrorBox error={error} />
+        </form>
+    );
+}
+
 export function AdminPrograms() {
     const state = useApi('/programs');
     const programs = listItems(state.data);
+    const active = useApi('/merchants?status=active&limit=100');
+    const merchants = listItems(active.data);
     const missing = isMissingEndpoint(state.error);
     const [f, setF] = useState({ name: '', kinds: ['exporter'], commission_bp: '200', boost: '1.5', starts_at: '', ends_at: '' });
     const [key, setKey] = useState(newIdempotencyKey);
@@ -226,6 +251,10 @@ export function AdminPrograms() {
                                             {p.boost != null && `Visibility ×${p.boost} · `}
                                             {formatTime(p.starts_at)} – {formatTime(p.ends_at)}
                                         </p>
+                                        <p>
+                                            {p.active ? 'Active now' : 'Not active now'} · {(p.merchant_ids || []).length} merchant(s) enrolled
+                                        </p>
+                                        <EnrollForm program={p} merchants={merchants} onDone={state.reload} />
                                     </li>
                                 ))}
                             </ul>
