@@ -36,8 +36,13 @@ static struct user *shopper;
 static struct merchant *merchant;
 static struct product *product;
 
+/* One state for every test: re-initialising would orphan the previous
+ * test's objects (state has no teardown; the server never frees them). */
 static void setup_state(void)
 {
+    static int done;
+    if (done) return;
+    done = 1;
     state_init();
     struct wtx *t = wtx_new();
     shopper = market_user_create(t, "s@x.io", "Wang \"Xiao\" Ming 王小明", ROLE_SHOPPER, NULL, 1000);
