@@ -96,6 +96,7 @@ struct boost_row {
     int boost_pm;
 };
 struct boost_table {
+    struct boost_table *older; /* superseded tables stay here: readers may hold them */
     size_t n;
     struct boost_row rows[];
 };
@@ -113,6 +114,7 @@ static void rebuild_boosts(void)
         while (imap_next(&p->enrolled, &pos, &mid, NULL))
             bt->rows[bt->n++] = (struct boost_row){mid, p->starts_at, p->ends_at, p->boost_pm};
     }
+    bt->older = atomic_load(&boosts);
     atomic_store(&boosts, bt);
 }
 
