@@ -1,4 +1,5 @@
 /* catalog.c — categories, products, SKUs and stock. */
+#include <stdlib.h>
 #include <string.h>
 #include "api/api.h"
 #include "api/handlers.h"
@@ -49,6 +50,35 @@ static int product_visible(const struct product *p, const struct user *u)
 #define MAX_SKUS 100
 #define MAX_TIERS 20
 
+/* price_tiers: absent or null → 0 tiers; else at most MAX_TIERS sorted
+ * {min_qty ≥ 2, price ≥ 0} into tiers. Returns the count; errors in f. */
+static int parse_tiers(json_t *tj, struct price_tier *tiers, struct fields *f)
+{
+    int n = 0;
+    if (!tj || json_is_null(tj)) return 0;
+    if (!json_is_array(tj) || json_array_size(tj) > MAX_TIERS) {
+        field_err(f, "price_tiers", "must be an array of at most 20 {min_qty, price}");
+        return 0;
+    }
+    for (size_t k = 0; k < json_array_size(tj); k++) {
+        json_t *t = json_array_get(tj, k);
+        struct fields tf = {0};
+        if (!json_is_object(t) || !field_int(t, "min_qty", 1, 2, 1000000000, &tiers[k].min_qty, &tf) ||
+            !field_int(t, "price", 1, 0, MONEY_MAX, &tiers[k].price, &tf)) {
+            json_decref(tf.errors);
+            field_err(f, "price_tiers", "each tier needs min_qty ≥ 2 and a price ≥ 0 (integers)");
+            return 0;
+        }
+        n++;
+    }
+    int bad;
+    if (pricing_check_tiers(tiers, n, &bad)) {
+        field_err(f, "price_tiers", "min_qty must strictly increase");
+        return 0;
+    }
+    return n;
+}
+
 /* Parse and check one SKU object; errors are named skus[i].field. */
 static void parse_sku(json_t *o, int i, struct sku_input *in, struct price_tier *tiers,
                       struct fields *f)
@@ -72,31 +102,8 @@ static void parse_sku(json_t *o, int i, struct sku_input *in, struct price_tier 
     if (attrs && !json_is_null(attrs) && !json_is_object(attrs))
         field_err(&sub, "attrs", "must be an object");
     in->attrs = json_is_object(attrs) ? attrs : NULL;
-    json_t *tj = json_object_get(o, "price_tiers");
     in->tiers = tiers;
-    in->ntiers = 0;
-    if (tj && !json_is_null(tj)) {
-        if (!json_is_array(tj) || json_array_size(tj) > MAX_TIERS) {
-            field_err(&sub, "price_tiers", "must be an array of at most 20 {min_qty, price}");
-        } else {
-            for (size_t k = 0; k < json_array_size(tj); k++) {
-                json_t *t = json_array_get(tj, k);
-                struct fields tf = {0};
-                if (!json_is_object(t) ||
-                    !field_int(t, "min_qty", 1, 2, 1000000000, &tiers[k].min_qty, &tf) ||
-                    !field_int(t, "price", 1, 0, MONEY_MAX, &tiers[k].price, &tf)) {
-                    json_decref(tf.errors);
-                    field_err(&sub, "price_tiers",
-                              "each tier needs min_qty ≥ 2 and a price ≥ 0 (integers)");
-                    break;
-                }
-                in->ntiers++;
-            }
-            int bad;
-            if (!sub.errors && pricing_check_tiers(tiers, in->ntiers, &bad))
-                field_err(&sub, "price_tiers", "min_qty must strictly increase");
-        }
-    }
+    in->ntiers = parse_tiers(json_object_get(o, "price_tiers"), tiers, &sub);
     for (size_t k = 0; sub.errors && k < json_array_size(sub.errors); k++) {
         json_t *e = json_array_get(sub.errors, k);
         snprintf(field, sizeof field, "skus[%d].%s", i,
@@ -299,6 +306,49 @@ void h_sku_stock(struct http_req *r)
         api_fail(r, e, "on_hand cannot go below the units reserved by pending orders");
         goto out;
     }
+    api_commit(r, t, 200, render_sku(k));
+out:
+    state_unlock();
+    json_decref(b);
+}
+
+/* PATCH /skus/{id} {price?, price_tiers?, moq?, attrs?}: a merchant reprices.
+ * Pending orders keep the unit price they were created with; carts price at
+ * checkout, so they follow the change. */
+void h_sku_patch(struct http_req *r)
+{
+    json_t *b = api_body(r);
+    if (!b) return;
+    struct price_tier tiers[MAX_TIERS];
+    state_lock();
+    struct user *u = api_need_user(r);
+    struct sku *k = sku_get(api_param_id(r, 0));
+    if (!can_edit(r, u, k ? k->product : NULL, "no such SKU", 0)) goto out;
+    struct fields f = {0};
+    int64_t price = k->price, moq = k->moq;
+    field_int(b, "price", 0, 0, MONEY_MAX, &price, &f);
+    field_int(b, "moq", 0, 1, 1000000, &moq, &f);
+    json_t *tj = json_object_get(b, "price_tiers");
+    int ntiers = parse_tiers(tj, tiers, &f);
+    json_t *attrs = json_object_get(b, "attrs");
+    if (attrs && !json_is_object(attrs)) field_err(&f, "attrs", "must be an object");
+    if (api_fields_fail(r, &f)) goto out;
+    k->price = price;
+    k->moq = moq;
+    if (tj) {
+        free(k->tiers);
+        k->tiers = ntiers ? xcalloc((size_t)ntiers, sizeof *k->tiers) : NULL;
+        if (ntiers) memcpy(k->tiers, tiers, (size_t)ntiers * sizeof *tiers);
+        k->ntiers = ntiers;
+    }
+    if (attrs) {
+        json_decref(k->attrs);
+        k->attrs = json_incref(attrs);
+    }
+    k->product->updated_at = now_ms();
+    struct wtx *t = wtx_new();
+    persist_sku(t, k);
+    persist_product(t, k->product);
     api_commit(r, t, 200, render_sku(k));
 out:
     state_unlock();

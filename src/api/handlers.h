@@ -28,6 +28,7 @@ void h_product_list(struct http_req *r);
 void h_product_patch(struct http_req *r);
 void h_sku_get(struct http_req *r);
 void h_sku_stock(struct http_req *r);
+void h_sku_patch(struct http_req *r);
 
 void h_cart_get(struct http_req *r);
 void h_cart_add(struct http_req *r);

@@ -32,6 +32,7 @@ const struct http_route api_routes[] = {
     {HTTP_PATCH, V1 "/products/:id", h_product_patch},
     {HTTP_GET, V1 "/skus/:id", h_sku_get},
     {HTTP_PUT, V1 "/skus/:id/stock", h_sku_stock},
+    {HTTP_PATCH, V1 "/skus/:id", h_sku_patch},
 
     {HTTP_GET, V1 "/cart", h_cart_get},
     {HTTP_POST, V1 "/cart/items", h_cart_add},

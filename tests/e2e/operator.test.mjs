@@ -113,6 +113,17 @@ test('operator approves a merchant who then lists a product', async () => {
         await shot(sp, 'op-09-product-edit');
         assert.deepEqual(await pageProblems(sp), []);
 
+        // The merchant reprices the listed SKU (PATCH /skus/{id}): price and a wholesale tier.
+        const reprice = sp.getByText(/^Reprice /).first();
+        await reprice.click();
+        await sp.getByLabel(/^Unit price/).first().fill('22.00');
+        await sp.getByLabel(/^Wholesale tiers/).first().fill('10: 19.50');
+        await sp.getByRole('button', { name: 'Save prices' }).first().click();
+        await sp.getByText(/repriced/).first().waitFor();
+        await sp.getByText(/10\+ : ¥19\.50/).first().waitFor();
+        await shot(sp, 'op-09b-repriced');
+        assert.deepEqual(await pageProblems(sp), []);
+
         // Every other console page renders for the screenshots.
         for (const [name, link, h1] of [
             ['op-10-merchant-products', 'Products', /Products/],
@@ -140,9 +151,9 @@ test('operator approves a merchant who then lists a product', async () => {
         await anon.getByText('Minimum order 2').waitFor();
         await shot(anon, 'op-16-product-in-store');
         const p = await api('GET', `/products/${pid}`);
-        assert.equal(p.skus[0].price, 2500);
+        assert.equal(p.skus[0].price, 2200); // repriced above from 25.00
         assert.equal(p.skus[0].moq, 2);
-        assert.deepEqual(p.skus[0].price_tiers, [{ min_qty: 10, price: 1990 }]);
+        assert.deepEqual(p.skus[0].price_tiers, [{ min_qty: 10, price: 1950 }]);
         assert.deepEqual(seller.errors, []);
         assert.deepEqual(op.errors, []);
     } catch (e) {

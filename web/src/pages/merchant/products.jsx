@@ -2,7 +2,7 @@
 // editing a listed product, and the stock table.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, getAll, newIdempotencyKey, patch, post, put } from '../../lib/api.js';
-import { CURRENCIES, currencyDigits, formatMoney, parseMoney, skuLabel } from '../../lib/format.js';
+import { CURRENCIES, currencyDigits, formatMoney, minorToDecimal, parseMoney, skuLabel } from '../../lib/format.js';
 import { Link, navigate } from '../../lib/router.jsx';
 import { toast } from '../../lib/store.js';
 import { Async, Empty, ErrorBox, Field, LoadMore, Page, PriceRange, Select, StatusChip, TextArea, useAction, useApi, useList } from '../../components/ui.jsx';
@@ -247,6 +247,61 @@ function StockCell({ sku, onSaved }) {
     );
 }
 
+const decimal = (minor, cur) => minorToDecimal(minor, currencyDigits(cur));
+
+/** Reprice a listed SKU: price, wholesale tiers ("min qty: price" per line), MOQ. */
+function PriceCell({ sku, onSaved }) {
+    const init = () => ({
+        price: decimal(sku.price, sku.currency),
+        moq: String(sku.moq ?? 1),
+        tiers: (sku.price_tiers || []).map((t) => `${t.min_qty}: ${decimal(t.price, sku.currency)}`).join('\n'),
+    });
+    const [f, setF] = useState(init);
+    const [open, setOpen] = useState(false);
+    const [run, { busy, error }] = useAction();
+    useEffect(() => setF(init()), [sku.price, sku.moq, JSON.stringify(sku.price_tiers)]);
+    const save = (e) => {
+        e.preventDefault();
+        run(async () => {
+            const price = parseMoney(f.price, sku.currency);
+            if (price === null) throw new ApiError(422, { title: 'Check the price', detail: `“${f.price}” is not an amount.` });
+            const tiers = [];
+            for (const line of f.tiers.split('\n').map((l) => l.trim()).filter(Boolean)) {
+                const m = /^(\d+)\s*[:=]\s*(\S+)$/.exec(line);
+                const tp = m ? parseMoney(m[2], sku.currency) : null;
+                if (!m || tp === null)
+                    throw new ApiError(422, { title: 'Check the tiers', detail: `Write each tier as “min qty: unit price”, e.g. “10: 8.50” (not “${line}”).` });
+                tiers.push({ min_qty: Number(m[1]), price: tp });
+            }
+            const s = await patch(`/skus/${sku.id}`, { price, moq: Math.floor(Number(f.moq) || 1), price_tiers: tiers });
+            toast(`${sku.code} repriced`, 'ok');
+            setOpen(false);
+            onSaved(s);
+        });
+    };
+    return (
+        <div>
+            {formatMoney(sku.price, sku.currency)}
+            {(sku.price_tiers || []).map((t) => (
+                <div class="muted" key={t.min_qty}>
+                    {t.min_qty}+ : {formatMoney(t.price, sku.currency)}
+                </div>
+            ))}
+            {sku.moq > 1 && <div class="muted">MOQ {sku.moq}</div>}
+            <details open={open} onToggle={(e) => setOpen(e.currentTarget.open)}>
+                <summary>Reprice {sku.code}</summary>
+                <form class="form" onSubmit={save} aria-label={`Reprice ${sku.code}`}>
+                    <Field label={`Unit price (${sku.currency})`} value={f.price} onInput={(v) => setF({ ...f, price: v })} error={error && error.fieldMessage && error.fieldMessage('price')} />
+                    <Field label="Minimum order quantity" type="number" min="1" step="1" value={f.moq} onInput={(v) => setF({ ...f, moq: v })} error={error && error.fieldMessage && error.fieldMessage('moq')} />
+                    <TextArea label="Wholesale tiers, one per line: min qty: unit price" value={f.tiers} onInput={(v) => setF({ ...f, tiers: v })} rows={3} />
+                    <ErrorBox error={error} />
+                    <button type="submit" class="btn btn-small" disabled={busy}>{busy ? 'Saving…' : 'Save prices'}</button>
+                </form>
+            </details>
+        </div>
+    );
+}
+
 function SkuTable({ skus, onSaved, product }) {
     return (
         <div class="table-wrap">
@@ -271,13 +326,7 @@ function SkuTable({ skus, onSaved, product }) {
                                 <div class="muted">{skuLabel(s) !== s.code ? skuLabel(s) : ''}</div>
                             </td>
                             <td>
-                                {formatMoney(s.price, s.currency)}
-                                {(s.price_tiers || []).map((t) => (
-                                    <div class="muted" key={t.min_qty}>
-                                        {t.min_qty}+ : {formatMoney(t.price, s.currency)}
-                                    </div>
-                                ))}
-                                {s.moq > 1 && <div class="muted">MOQ {s.moq}</div>}
+                                <PriceCell sku={s} onSaved={onSaved} />
                             </td>
                             <td>
                                 <StockCell sku={s} onSaved={onSaved} />
