@@ -23,6 +23,9 @@ SHOPPERS=${SHOPPERS:-20000}
 QTY=${QTY:-2000000}
 LIMIT=${LIMIT:-1000}
 SOLDOUT_DURATION=${SOLDOUT_DURATION:-5}
+VIEWERS=${VIEWERS:-0} # > 0: that many viewers watch the room's event stream during the sale
+TITLE="## Flash sale"
+[ "$VIEWERS" = 0 ] || TITLE="## Flash sale with $VIEWERS viewers"
 BUILD=${BUILD:-build/bench}
 SOUK="$ROOT/$BUILD/souk"
 LG="$ROOT/build/benchtools/loadgen"
@@ -41,6 +44,7 @@ BASE="http://127.0.0.1:$PORT"
 SOUK_PID=
 cleanup() {
     [ -n "$SOUK_PID" ] && kill -9 "$SOUK_PID" 2>/dev/null || true
+    [ -n "${VIEW_PID:-}" ] && kill -9 "$VIEW_PID" 2>/dev/null || true
     rm -rf "$DATA"
 }
 trap cleanup EXIT INT TERM
@@ -77,6 +81,17 @@ call POST "/live/rooms/$R/start" "$OWN" >/dev/null
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SOUK_PID/stat"; }
 
+VIEW_PID=
+if [ "$VIEWERS" -gt 0 ]; then
+    log "opening $VIEWERS viewers of the room's event stream"
+    node bench/viewers.mjs --port "$PORT" --room "$R" --count "$VIEWERS" --seconds 600 \
+        >"$OUT/viewers.out" 2>"$OUT/viewers.err" &
+    VIEW_PID=$!
+    for _ in $(seq 1 120); do grep -q "open" "$OUT/viewers.err" 2>/dev/null && break; sleep 0.5; done
+    log "$(cat "$OUT/viewers.err")"
+    VIEWERS_SEEN=$(call GET "/live/rooms/$R" "$OP" | j 'd["viewers"]')
+fi
+
 log "hot item: $QTY units, $CONNS connections, ${DURATION}s"
 T0=$(cpu_ticks)
 "$LG" flash --url "$BASE" --tokens "$DATA/buyers" --room "$R" --item "$HOT" -c "$CONNS" \
@@ -87,6 +102,11 @@ log "sold-out item: 100 units, ${SOLDOUT_DURATION}s"
     -d "$SOLDOUT_DURATION" -w 1 --ids-out "$OUT/ids-small.txt" >"$OUT/small.out" 2>"$OUT/small.err"
 
 kv() { awk -F= -v k="$2" '$1 == k {print $2}' "$1"; }
+if [ -n "$VIEW_PID" ]; then
+    kill -TERM "$VIEW_PID" 2>/dev/null || true
+    wait "$VIEW_PID" 2>/dev/null || true
+    VIEW_PID=
+fi
 ROOM=$(call GET "/live/rooms/$R" "$OP")
 echo "$ROOM" >"$OUT/room.json"
 item_field() { echo "$ROOM" | j "[i for i in d['items'] if i['id'] == '$1'][0]['$2']"; }
@@ -134,7 +154,7 @@ VERDICT=PASS
     [ "$DB_UNITS_HOT" -eq $((H_HELD + H_SOLD)) ] || VERDICT=FAIL
 
 SECTION=$(cat <<EOF
-## Flash sale
+$TITLE
 
 Run $(date -u '+%Y-%m-%d %H:%M UTC') by \`bench/run-flash.sh\` on $(nproc) cores, souk at $(git rev-parse --short HEAD).
 Load generator and server share the machine. $SHOPPERS seeded shoppers, $CONNS keep-alive connections,
@@ -165,6 +185,7 @@ Checks after the run ($VERDICT):
 | hot item: units in live orders (database) = held + sold | $DB_UNITS_HOT = $((H_HELD + H_SOLD)) |
 | small item: remaining + held + sold = quantity | $S_REM + $S_HELD + $S_SOLD = $S_QTY: $S_OK |
 | **oversold units** | **$((H_OVER + S_OVER))** |
+$([ "$VIEWERS" -gt 0 ] && printf '| viewers connected (client / GET room viewers) | %s / %s |\n| events received by the viewers (stock / order) | %s / %s |\n| CPU of the viewer client (node, same machine) after connecting | %s s |\n' "$(kv "$OUT/viewers.out" viewers_open)" "${VIEWERS_SEEN:-?}" "$(kv "$OUT/viewers.out" stock_events)" "$(kv "$OUT/viewers.out" order_events)" "$(kv "$OUT/viewers.out" client_cpu_s_since_connected)")
 
 | target | measured | |
 | --- | --- | --- |
@@ -178,6 +199,6 @@ EOF
 echo "$SECTION"
 if [ -z "${NO_RESULTS:-}" ]; then
     echo "$SECTION" >"$OUT/section.md"
-    bench/set-section "## Flash sale" "$OUT/section.md"
+    bench/set-section "$TITLE" "$OUT/section.md"
 fi
 [ "$VERDICT" = PASS ]

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "api/handlers.h"
 #include "cli/cli.h"
@@ -139,6 +140,14 @@ int cli_serve(struct serve_opts *o, struct store *st)
     snprintf(openapi, sizeof openapi, "%s/docs/openapi.yaml", cli_project_dir());
     api_openapi_path = o->openapi ? o->openapi : openapi;
 
+    /* Every viewer of a live room holds a connection: use the whole
+     * descriptor allowance, not the soft default (often 1024). */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -160,7 +169,7 @@ int cli_serve(struct serve_opts *o, struct store *st)
         .max_body = 1 << 20,
         .static_dir = o->web ? o->web : web,
         .access_log = !o->quiet,
-        .tick_ms = 100,
+        .tick_ms = 10, /* live viewers are written a slice at a time (core/live.c) */
         .on_tick = live_feed_tick,
     };
     int rc = http_serve(&cfg);
