@@ -156,7 +156,7 @@ VERDICT=PASS
 SECTION=$(cat <<EOF
 $TITLE
 
-Run $(date -u '+%Y-%m-%d %H:%M UTC') by \`bench/run-flash.sh\` on $(nproc) cores, souk at $(git rev-parse --short HEAD).
+Run $(date -u '+%Y-%m-%d %H:%M UTC') by \`bench/run-flash.sh\` on $(nproc) cores, souk at $(git rev-parse --short HEAD)$([ -n "$(git status --porcelain -- src 2>/dev/null)" ] && echo ' with uncommitted changes in src/').
 Load generator and server share the machine. $SHOPPERS seeded shoppers, $CONNS keep-alive connections,
 one hot item ($QTY units, limit $LIMIT per shopper) for ${DURATION} s after ${WARMUP} s warm-up,
 then a 100-unit item hammered for ${SOLDOUT_DURATION} s. Every buy carries an Idempotency-Key and
