@@ -32,11 +32,8 @@ struct user *market_user_create(struct wtx *t, const char *email, const char *na
 struct user *market_user_by_email(const char *email)
 {
     char low[320];
-    size_t i = 0;
-    for (; email[i] && i + 1 < sizeof low; i++)
-        low[i] = (char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] + 32 : email[i]);
-    low[i] = 0;
-    return smap_get(&S.emails, low, i);
+    size_t n = state_email_key(email, low, sizeof low);
+    return smap_get(&S.emails, low, n);
 }
 
 struct merchant *market_merchant_create(struct wtx *t, struct user *owner, const char *name,

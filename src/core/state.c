@@ -143,8 +143,9 @@ static json_t *tiers_json(const struct sku *k)
 
 void persist_sku(struct wtx *t, const struct sku *k)
 {
+    /* No search upsert here: every caller also persists the product, which
+     * upserts once (a product with n SKUs was indexed n + 1 times). */
     product_touch(k->product);
-    if (product_changed_hook) product_changed_hook(k->product);
     wtx_stmt(t, ST_SKU_PUT);
     wtx_int(t, k->id);
     wtx_int(t, k->product->id);
@@ -231,20 +232,21 @@ void persist_checkout(struct wtx *t, const struct checkout *c)
 
 /* ---- registration in maps and lists ---- */
 
-static void lower_copy(char *dst, const char *src, size_t cap)
+size_t state_email_key(const char *email, char *out, size_t cap)
 {
     size_t i = 0;
-    for (; src[i] && i + 1 < cap; i++)
-        dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] + 32 : src[i]);
-    dst[i] = 0;
+    for (; email[i] && i + 1 < cap; i++)
+        out[i] = (char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] + 32 : email[i]);
+    out[i] = 0;
+    return i;
 }
 
 void state_add_user(struct user *u)
 {
     char low[320];
-    lower_copy(low, u->email, sizeof low);
+    size_t n = state_email_key(u->email, low, sizeof low);
     imap_put(&S.users, u->id, u);
-    smap_put(&S.emails, low, strlen(low), u);
+    smap_put(&S.emails, low, n, u);
 }
 
 void state_add_merchant(struct merchant *m)

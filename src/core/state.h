@@ -232,7 +232,9 @@ int user_has_merchant(const struct user *u);
 /* Drop p's cached JSON (persist_* call it; so must any change that is not persisted). */
 void product_touch(struct product *p);
 /* Called (lock held) when what search sees of p changes: its title, text,
- * status, category, prices or merchant. Not for stock moves. NULL offline. */
+ * status, category, prices or merchant (from persist_product and
+ * persist_merchant; SKU changes persist their product too). Not for stock
+ * moves. NULL offline. */
 extern void (*product_changed_hook)(struct product *p);
 
 /* Persist an object's current row (lock held). */
@@ -245,6 +247,9 @@ void persist_sku_stock(struct wtx *t, const struct sku *k);
 void persist_order(struct wtx *t, const struct order *o);
 void persist_order_lines(struct wtx *t, const struct order *o);
 void persist_checkout(struct wtx *t, const struct checkout *c);
+
+/* The key of S.emails for an email (lower-cased) into out; returns its length. */
+size_t state_email_key(const char *email, char *out, size_t cap);
 
 /* Register new objects in the maps and lists (lock held). */
 void state_add_user(struct user *u);

@@ -81,13 +81,6 @@ static _Atomic uint64_t st_requests, st_in_flight, st_streams, st_class[6], st_l
 
 #define LOGBUF_SIZE 65536
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void http_stop(void)
 {
     stopping = 1;

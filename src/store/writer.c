@@ -161,13 +161,6 @@ static int apply(struct wtx *t)
     return 0;
 }
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void *writer_main(void *unused)
 {
     (void)unused;

@@ -15,8 +15,10 @@ void log_msg(const char *level, const char *fmt, ...) __attribute__((format(prin
 /* Set to 1 to silence info lines (tests, import). */
 extern int log_quiet;
 
-/* Current wall time in milliseconds / seconds since the epoch. */
+/* Current wall time in milliseconds since the epoch. */
 int64_t now_ms(void);
+/* A monotonic clock in microseconds (durations, not times of day). */
+int64_t mono_us(void);
 /* Format ms since the epoch as RFC 3339 UTC with millisecond precision
  * ("2026-11-22T01:02:03.456Z") into buf (at least 32 bytes); returns buf. */
 char *time_fmt(int64_t ms, char *buf);
