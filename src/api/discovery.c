@@ -14,7 +14,7 @@
 #include "util/log.h"
 
 #define SET(o, k, v) json_object_set_new((o), (k), (v))
-#define MAX_LIST 100
+#define MAX_LIST     100
 
 /* Anonymous sessions are keyed by a client-chosen session string, mapped to
  * a negative id so they never meet a user id. */
@@ -38,7 +38,8 @@ void h_event_create(struct http_req *r)
     if (pid && (!p || !market_product_public(p))) field_err(&f, "product_id", "no such product");
     const char *q = field_str(b, "query", 0, 1, 200, &f);
     const char *session = field_str(b, "session", 0, 8, 64, &f);
-    if (k >= 0 && kind && k != DE_SEARCH && !pid) field_err(&f, "product_id", "is required for this kind");
+    if (k >= 0 && kind && k != DE_SEARCH && !pid)
+        field_err(&f, "product_id", "is required for this kind");
     if (k == DE_SEARCH && !q) field_err(&f, "query", "is required for a search event");
     if (!u && !session) field_err(&f, "session", "anonymous events need a session id (8-64 chars)");
     if (api_fields_fail(r, &f)) goto out;
@@ -49,7 +50,10 @@ void h_event_create(struct http_req *r)
     wtx_stmt(t, ST_EVENT_PUT);
     wtx_int(t, id_next());
     wtx_int_or_null(t, u ? u->id : 0);
-    if (u) wtx_null(t); else wtx_int(t, who);
+    if (u)
+        wtx_null(t);
+    else
+        wtx_int(t, who);
     wtx_text(t, kind);
     wtx_int_or_null(t, pid);
     wtx_text(t, q);
@@ -62,8 +66,9 @@ out:
 
 static const char *reason_kind(int r)
 {
-    static const char *names[] = {"bought_with", "viewed_with", "because_you_bought",
-                                  "because_you_viewed", "trending", "new_merchant", "popular"};
+    static const char *names[] = {
+        "bought_with",  "viewed_with", "because_you_bought", "because_you_viewed", "trending",
+        "new_merchant", "popular"};
     return r >= 0 && r < RECO_REASON_COUNT ? names[r] : "popular";
 }
 
@@ -72,13 +77,27 @@ static json_t *reason_json(int reason, int64_t anchor)
     const struct product *a = anchor ? product_get(anchor) : NULL;
     char text[300];
     switch (reason) {
-    case RECO_BECAUSE_YOU_BOUGHT: snprintf(text, sizeof text, "because you bought %s", a ? a->title : "something similar"); break;
-    case RECO_BECAUSE_YOU_VIEWED: snprintf(text, sizeof text, "because you looked at %s", a ? a->title : "something similar"); break;
-    case RECO_BOUGHT_WITH: snprintf(text, sizeof text, "often bought together"); break;
-    case RECO_VIEWED_WITH: snprintf(text, sizeof text, "shoppers who viewed this also viewed"); break;
-    case RECO_TRENDING: snprintf(text, sizeof text, "trending"); break;
-    case RECO_NEW_MERCHANT: snprintf(text, sizeof text, "new merchant"); break;
-    default: snprintf(text, sizeof text, "popular"); break;
+    case RECO_BECAUSE_YOU_BOUGHT:
+        snprintf(text, sizeof text, "because you bought %s", a ? a->title : "something similar");
+        break;
+    case RECO_BECAUSE_YOU_VIEWED:
+        snprintf(text, sizeof text, "because you looked at %s", a ? a->title : "something similar");
+        break;
+    case RECO_BOUGHT_WITH:
+        snprintf(text, sizeof text, "often bought together");
+        break;
+    case RECO_VIEWED_WITH:
+        snprintf(text, sizeof text, "shoppers who viewed this also viewed");
+        break;
+    case RECO_TRENDING:
+        snprintf(text, sizeof text, "trending");
+        break;
+    case RECO_NEW_MERCHANT:
+        snprintf(text, sizeof text, "new merchant");
+        break;
+    default:
+        snprintf(text, sizeof text, "popular");
+        break;
     }
     json_t *j = json_object();
     SET(j, "kind", json_string(reason_kind(reason)));
@@ -157,7 +176,7 @@ void h_feed(struct http_req *r)
     struct user *u = api_user(r);
     const char *session = http_query(r, "session");
     int64_t who = u ? u->id : (session && *session ? session_key(session) : 0);
-    size_t n = reco_feed(disco_reco(), who, (size_t)(limit * 3 < 4 * MAX_LIST ? limit * 3 : 4 * MAX_LIST), 1, ri);
+    size_t n = disco_feed(disco_reco(), who, (size_t)limit, ri, 4 * MAX_LIST);
     reply_ranked(r, FAIR_FEED, ri, n, limit, 0);
     state_unlock();
 }
@@ -173,7 +192,8 @@ void h_similar(struct http_req *r)
     if (!p || !(market_product_public(p) || api_is_operator(u) || user_is_member(u, p->m, 0))) {
         api_fail(r, ERR_NOT_FOUND, "no such product");
     } else {
-        size_t n = reco_similar(disco_reco(), p->id, (size_t)(limit * 3 < 4 * MAX_LIST ? limit * 3 : 4 * MAX_LIST), ri);
+        size_t n = reco_similar(disco_reco(), p->id,
+                                (size_t)(limit * 3 < 4 * MAX_LIST ? limit * 3 : 4 * MAX_LIST), ri);
         reply_ranked(r, FAIR_SIMILAR, ri, n, limit, p->id);
     }
     state_unlock();
@@ -232,8 +252,9 @@ void h_admin_exposure(struct http_req *r)
     static const char *lists[FAIR_KIND_COUNT] = {"search", "feed", "similar"};
     json_t *by_list = json_object();
     for (int k = 0; k < FAIR_KIND_COUNT; k++)
-        SET(by_list, lists[k], jpack("{sIsfsf}", "impressions", (json_int_t)rep.impressions[k],
-                                     "exposure", rep.exposure[k], "gini", rep.gini_by_kind[k]));
+        SET(by_list, lists[k],
+            jpack("{sIsfsf}", "impressions", (json_int_t)rep.impressions[k], "exposure",
+                  rep.exposure[k], "gini", rep.gini_by_kind[k]));
     double kind_exp[MK__COUNT] = {0};
     uint64_t kind_imp[MK__COUNT] = {0};
     json_t *merchants = json_array();
@@ -260,8 +281,8 @@ void h_admin_exposure(struct http_req *r)
     }
     json_t *by_kind = json_object();
     for (int k = 0; k < MK__COUNT; k++)
-        SET(by_kind, merchant_kind_name(k), jpack("{sIsf}", "impressions", (json_int_t)kind_imp[k],
-                                                  "exposure", kind_exp[k]));
+        SET(by_kind, merchant_kind_name(k),
+            jpack("{sIsf}", "impressions", (json_int_t)kind_imp[k], "exposure", kind_exp[k]));
     json_t *j = json_object();
     SET(j, "from", json_time(rep.from_ms));
     SET(j, "to", json_time(rep.to_ms));
@@ -292,7 +313,8 @@ void h_search(struct http_req *r)
         /* one kind, or several separated by commas */
         char buf[256];
         snprintf(buf, sizeof buf, "%s", v);
-        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+             tok = strtok_r(NULL, ",", &save)) {
             int k = merchant_kind_parse(tok);
             if (k < 0) {
                 field_err(&f, "merchant_kind", "is not a merchant kind");
@@ -300,7 +322,8 @@ void h_search(struct http_req *r)
             }
             q.merchant_kinds |= 1u << k;
         }
-        if (!q.merchant_kinds && !f.errors) field_err(&f, "merchant_kind", "is not a merchant kind");
+        if (!q.merchant_kinds && !f.errors)
+            field_err(&f, "merchant_kind", "is not a merchant kind");
     }
     static const char *bounds[2] = {"price_min", "price_max"};
     for (int i = 0; i < 2; i++) {
@@ -311,25 +334,33 @@ void h_search(struct http_req *r)
             field_err(&f, bounds[i], "must be an integer amount in minor units, 0 or more");
             continue;
         }
-        if (i == 0) q.has_price_min = 1, q.price_min = x;
-        else q.has_price_max = 1, q.price_max = x;
+        if (i == 0)
+            q.has_price_min = 1, q.price_min = x;
+        else
+            q.has_price_max = 1, q.price_max = x;
     }
     if (q.has_price_min && q.has_price_max && q.price_min > q.price_max)
         field_err(&f, "price_max", "must not be below price_min");
     if ((v = http_query(r, "sort"))) {
         int so = search_sort_parse(v);
-        if (so < 0) field_err(&f, "sort", "must be relevance, price_asc, price_desc or newest");
-        else q.sort = (enum search_sort)so;
+        if (so < 0)
+            field_err(&f, "sort", "must be relevance, price_asc, price_desc or newest");
+        else
+            q.sort = (enum search_sort)so;
     }
     q.limit = 20;
     if ((v = http_query(r, "limit"))) {
         int64_t l = id_parse(v, strlen(v));
-        if (l < 1 || l > 100) field_err(&f, "limit", "must be an integer from 1 to 100");
-        else q.limit = (uint32_t)l;
+        if (l < 1 || l > 100)
+            field_err(&f, "limit", "must be an integer from 1 to 100");
+        else
+            q.limit = (uint32_t)l;
     }
     if ((v = http_query(r, "cursor")) && *v) {
-        if (strlen(v) >= SEARCH_CURSOR_MAX) field_err(&f, "cursor", "is not a cursor from a previous page");
-        else q.cursor = v;
+        if (strlen(v) >= SEARCH_CURSOR_MAX)
+            field_err(&f, "cursor", "is not a cursor from a previous page");
+        else
+            q.cursor = v;
     }
     if ((v = http_query(r, "currency"))) q.currency = v;
     q.price_bounds = price_bounds;
@@ -385,26 +416,30 @@ void h_search(struct http_req *r)
     json_t *cats = json_array();
     for (uint32_t i = 0; i < res.n_categories; i++) {
         const struct category *c = category_get(res.categories[i].value);
-        json_array_append_new(cats, jpack("{sososI}", "id", json_id(res.categories[i].value), "name",
-                                          c ? json_string(c->name) : json_null(), "count",
+        json_array_append_new(cats, jpack("{sososI}", "id", json_id(res.categories[i].value),
+                                          "name", c ? json_string(c->name) : json_null(), "count",
                                           (json_int_t)res.categories[i].count));
     }
     state_unlock();
     json_t *kinds = json_array();
     for (uint32_t i = 0; i < res.n_kinds; i++)
-        json_array_append_new(kinds, jpack("{sssI}", "kind", merchant_kind_name((int)res.kinds[i].value),
-                                           "count", (json_int_t)res.kinds[i].count));
+        json_array_append_new(kinds,
+                              jpack("{sssI}", "kind", merchant_kind_name((int)res.kinds[i].value),
+                                    "count", (json_int_t)res.kinds[i].count));
     json_t *prices = json_array();
     for (uint32_t i = 0; i < res.n_prices; i++) {
         json_t *b = json_object();
-        SET(b, "min", res.prices[i].min == INT64_MIN ? json_null() : json_integer(res.prices[i].min));
-        SET(b, "max", res.prices[i].max == INT64_MAX ? json_null() : json_integer(res.prices[i].max));
+        SET(b, "min",
+            res.prices[i].min == INT64_MIN ? json_null() : json_integer(res.prices[i].min));
+        SET(b, "max",
+            res.prices[i].max == INT64_MAX ? json_null() : json_integer(res.prices[i].max));
         SET(b, "count", json_integer(res.prices[i].count));
         json_array_append_new(prices, b);
     }
     json_t *ans = json_object();
     SET(ans, "items", items);
-    SET(ans, "facets", jpack("{sososo}", "category", cats, "merchant_kind", kinds, "price", prices));
+    SET(ans, "facets",
+        jpack("{sososo}", "category", cats, "merchant_kind", kinds, "price", prices));
     SET(ans, "total", json_integer((json_int_t)res.total));
     SET(ans, "total_exact", json_boolean(res.total_exact));
     SET(ans, "next_cursor", res.next_cursor[0] ? json_string(res.next_cursor) : json_null());

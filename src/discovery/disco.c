@@ -33,8 +33,14 @@ const char *disco_event_name(int e)
     return e >= 0 && e < DE__COUNT ? event_names[e] : "unknown";
 }
 
-struct reco *disco_reco(void) { return D.reco; }
-struct search_index *disco_search(void) { return D.search; }
+struct reco *disco_reco(void)
+{
+    return D.reco;
+}
+struct search_index *disco_search(void)
+{
+    return D.search;
+}
 
 /* ---- the search index: products as search sees them ---- */
 
@@ -130,14 +136,20 @@ static bool load_next(void *arg, struct search_doc *doc)
     product_doc(S.product_list.v[c->i++], doc, &c->b);
     return true;
 }
-struct trending *disco_trending(void) { return D.trend; }
-struct fair_ledger *disco_ledger(void) { return D.ledger; }
+struct trending *disco_trending(void)
+{
+    return D.trend;
+}
+struct fair_ledger *disco_ledger(void)
+{
+    return D.ledger;
+}
 
 void disco_record(int64_t user, enum disco_event kind, int64_t product, const char *query,
                   int64_t now)
 {
-    static const enum reco_event map[DE__COUNT] = {RECO_VIEW, RECO_CLICK, RECO_CART,
-                                                   RECO_PURCHASE, RECO_VIEW};
+    static const enum reco_event map[DE__COUNT] = {RECO_VIEW, RECO_CLICK, RECO_CART, RECO_PURCHASE,
+                                                   RECO_VIEW};
     if (kind == DE_SEARCH) {
         if (query && *query) trending_add_query(D.trend, query, strlen(query), now);
         return;
@@ -163,23 +175,39 @@ void disco_candidate(struct fair_candidate *c, const struct product *p, double r
     c->merchant = m->id;
     c->relevance = rel;
     c->boost = programs_boost_pm(m->id, now) / 1000.0;
-    c->group = fair_group_of(&fair_default_rule, m->products.n, S.product_list.n, m->created_at,
-                             now);
+    c->group =
+        fair_group_of(&fair_default_rule, m->products.n, S.product_list.n, m->created_at, now);
 }
 
 size_t disco_rank(enum fair_kind kind, struct fair_candidate *cands, size_t n, size_t k,
                   struct fair_candidate *out, int64_t now)
 {
-    int short_of = 0;
-    size_t got = fair_rerank(&D.table, cands, n, k, out, &short_of);
-    disco_account(kind, out, got, now);
-    return got;
+    return fair_rank(&D.table, D.ledger, kind, cands, n, k, out, now);
 }
 
 void disco_account(enum fair_kind kind, const struct fair_candidate *shown, size_t n, int64_t now)
 {
-    for (size_t i = 0; i < n; i++) fair_ledger_set_merchant(D.ledger, shown[i].merchant, shown[i].group);
-    fair_record(D.ledger, kind, shown, n, now);
+    fair_record(D.ledger, kind, shown, n, now); /* registers merchants it has not seen */
+}
+
+size_t disco_feed(struct reco *r, int64_t user, size_t limit, struct reco_item *out, size_t cap)
+{
+    size_t want = fair_depth(&fair_default_params, limit);
+    size_t n = reco_feed(r, user, want < cap ? want : cap, 1, out);
+    /* Personal items come first, best first; the fill after them
+     * (trending, new merchants, popular) carries scores of other scales.
+     * Keep the fill's order but score it below every personal item: the
+     * re-ranker orders by score. */
+    size_t np = 0;
+    float low = 1;
+    while (np < n && (out[np].reason == RECO_BECAUSE_YOU_BOUGHT ||
+                      out[np].reason == RECO_BECAUSE_YOU_VIEWED)) {
+        if (out[np].score > 0 && out[np].score < low) low = out[np].score;
+        np++;
+    }
+    for (size_t i = np; i < n; i++)
+        out[i].score = low / 2 / (float)(1 + i - np);
+    return n;
 }
 
 /* Cold start: what is trending now, then the newest products of merchants
@@ -249,7 +277,7 @@ int disco_load(const struct store_ops *ops, struct store *st)
     D.reco = reco_new(NULL);
     D.trend = trending_new(NULL);
     fair_table_init(&D.table, &fair_default_params, 100);
-    D.ledger = fair_ledger_new(3600 * 1000, 24 * 90);
+    D.ledger = fair_ledger_new(3600 * 1000, 24 * 90, 0);
     market_paid_hook = on_paid;
     return ops->scan(st, SQ_EVENTS, row_event, NULL);
 }
@@ -273,14 +301,15 @@ void disco_start(void)
             o->status != OS_COMPLETED)
             continue;
         for (int l = 0; l < o->nlines; l++)
-            reco_add(D.reco, o->user_id, o->lines[l].product_id, RECO_PURCHASE, 1.0f, o->created_at);
+            reco_add(D.reco, o->user_id, o->lines[l].product_id, RECO_PURCHASE, 1.0f,
+                     o->created_at);
         n++;
     }
     for (size_t i = 0; i < S.merchant_list.n; i++) {
         const struct merchant *m = S.merchant_list.v[i];
-        fair_ledger_set_merchant(D.ledger, m->id,
-                                 fair_group_of(&fair_default_rule, m->products.n, S.product_list.n,
-                                               m->created_at, now));
+        fair_ledger_set_merchant(
+            D.ledger, m->id,
+            fair_group_of(&fair_default_rule, m->products.n, S.product_list.n, m->created_at, now));
     }
     state_unlock();
     log_info("discovery: %zu past orders fed to the recommender", n);

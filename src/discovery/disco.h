@@ -35,11 +35,20 @@ const char *disco_event_name(int e);
 void disco_record(int64_t user, enum disco_event kind, int64_t product, const char *query,
                   int64_t now);
 
-/* The fair re-ranking step every list goes through (lock held: reads
- * merchants). cands are relevance-ordered; out gets at most k. The shown
- * list is accounted in the exposure ledger. */
+/* The fair re-ranking step every list goes through: fair_rank() with
+ * fair_default_params (FA*IR on ranks 1-10, discovery slots for merchants
+ * the ledger says are owed exposure after them; discovery/fair.h). cands
+ * (any order; their `owed` is overwritten) come from disco_candidate; out
+ * gets at most k. The shown list is accounted in the exposure ledger. */
 size_t disco_rank(enum fair_kind kind, struct fair_candidate *cands, size_t n, size_t k,
                   struct fair_candidate *out, int64_t now);
+/* The feed's candidates for a list of `limit` items: reco_feed(exclude
+ * bought) at fair_depth(limit) (200 for 20; at most cap), deep enough for
+ * the discovery slots to find owed merchants. The fill after the personal
+ * items (fallback, popular) keeps its order but is scored below every
+ * personal item, since the re-ranker orders by score. Pass to disco_rank.
+ * Thread-safe (no state lock needed). */
+size_t disco_feed(struct reco *r, int64_t user, size_t limit, struct reco_item *out, size_t cap);
 /* Account a list shown in the shopper's own order (a price or date sort):
  * no re-ranking, but its exposure counts. */
 void disco_account(enum fair_kind kind, const struct fair_candidate *shown, size_t n, int64_t now);

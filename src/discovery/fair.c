@@ -1,6 +1,7 @@
 /*
- * fair — FA*IR prefix-constrained re-ranking and the exposure ledger. The
- * design and parameters are explained in fair.h.
+ * fair — two-tier fair re-ranking (FA*IR on the first screen, discovery
+ * slots for owed merchants after it) and the exposure ledger. The design
+ * and parameters are explained in fair.h.
  */
 #include "discovery/fair.h"
 
@@ -14,15 +15,34 @@
 
 const char *const fair_kind_names[FAIR_KIND_COUNT] = {"search", "feed", "similar"};
 
-/* p 0.6 / alpha 0.1: the largest p of the sweep in bench/RESULTS-eval.md
- * whose NDCG@10 cost on the feed stays well under the 2% budget (0.7 is at
- * the edge of it). */
-const struct fair_params fair_default_params = {.p = 0.6, .alpha = 0.1, .max_boost = 1.5};
+/* Chosen on the Online Retail replay (bench/eval_discovery.c; its sweep of
+ * each parameter is in bench/RESULTS.md). p 0.6 / alpha 0.1: the largest p
+ * whose NDCG@10 cost stays well under the 2% budget (0.7 costs 2.2%).
+ * top 10: the first screen, where NDCG@10 is measured. slots 1 and
+ * owed_share 1.5 trade recall@20 for Gini: slots 0.8 or owed_share 3 cut
+ * the Gini by less than 30%; owed_share 1 cuts 44% for 20% of recall@20,
+ * 1.5 cuts 37% for 15%, 2 cuts 33% for 12%; 1.5 keeps a margin over the
+ * 30% target. depth 200: the cut grows with the candidates up to ~150 and
+ * is flat from there (300-500 gave the same in exploration). */
+const struct fair_params fair_default_params = {.p = 0.6,
+                                                .alpha = 0.1,
+                                                .max_boost = 1.5,
+                                                .top = 10,
+                                                .slots = 1,
+                                                .owed_share = 1.5,
+                                                .depth = 200};
 
 const struct fair_group_rule fair_default_rule = {.small_share = 0.005,
                                                   .new_ms = 30LL * 24 * 3600 * 1000};
 
 #define FAIR_TABLE_MAX 1024
+#define WEEK_MS        (7LL * 24 * 3600 * 1000)
+
+size_t fair_depth(const struct fair_params *params, size_t k)
+{
+    size_t d = params ? params->depth : 0;
+    return d > 3 * k ? d : 3 * k;
+}
 
 uint8_t fair_group_of(const struct fair_group_rule *rule, uint64_t products, uint64_t catalog,
                       int64_t created_ms, int64_t now_ms)
@@ -45,6 +65,7 @@ int fair_table_init(struct fair_table *t, const struct fair_params *params, size
     memset(t, 0, sizeof *t);
     if (!params || !(params->p >= 0 && params->p < 1) ||
         !(params->alpha > 0 && params->alpha < 1) || !(params->max_boost >= 1) ||
+        !(params->slots >= 0 && params->slots <= 1) || !(params->owed_share >= 0) ||
         n > FAIR_TABLE_MAX) {
         errno = EINVAL;
         return -1;
@@ -91,45 +112,75 @@ static int ranked_cmp(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx; /* stable: input order */
 }
 
+/* Is merchant m among out[0..n)? Lists are short (k <= 100). */
+static int shown(const struct fair_candidate *out, size_t n, int64_t m)
+{
+    for (size_t i = 0; i < n; i++)
+        if (out[i].merchant == m) return 1;
+    return 0;
+}
+
 size_t fair_rerank(const struct fair_table *t, const struct fair_candidate *in, size_t n, size_t k,
                    struct fair_candidate *out, int *short_of)
 {
     if (short_of) *short_of = 0;
     if (k > n) k = n;
     if (k == 0) return 0;
-    struct ranked stackbuf[512], *r = n <= 512 ? stackbuf : xmalloc(n * sizeof *r);
-    size_t np = 0, nu = n; /* protected fill r[0..np) upwards, others r[nu..n) downwards */
+    const struct fair_params *prm = &t->params;
+    int tier2 = prm->slots > 0 && k > prm->top;
+    /* r[0..np): protected, r[nu..n): the others, r[n..n+no): owed (tier 2) */
+    struct ranked stackbuf[1024], *r = n <= 512 ? stackbuf : xmalloc(2 * n * sizeof *r);
+    uint8_t stacktaken[512], *taken = n <= 512 ? stacktaken : xmalloc(n);
+    memset(taken, 0, n);
+    size_t np = 0, nu = n, no = 0;
     for (size_t i = 0; i < n; i++) {
         double b = in[i].boost;
         if (!(b > 1)) b = 1;
-        if (b > t->params.max_boost) b = t->params.max_boost;
+        if (b > prm->max_boost) b = prm->max_boost;
         struct ranked e = {in[i].relevance * b, (uint32_t)i};
         if (in[i].group)
             r[np++] = e;
         else
             r[--nu] = e;
+        if (tier2 && in[i].owed > 0) r[n + no++] = (struct ranked){e.score * in[i].owed, e.idx};
     }
     qsort(r, np, sizeof *r, ranked_cmp);
     qsort(r + nu, n - nu, sizeof *r, ranked_cmp);
-    size_t pi = 0, ui = nu, taken_p = 0;
+    qsort(r + n, no, sizeof *r, ranked_cmp);
+    size_t pi = 0, ui = nu, oi = n, taken_p = 0, taken_o = 0;
     for (size_t pos = 1; pos <= k; pos++) {
-        size_t need = t->m ? t->m[pos <= t->n ? pos : t->n] : 0;
-        int take_p;
-        if (pi >= np)
-            take_p = 0;
-        else if (ui >= n || taken_p < need)
-            take_p = 1;
-        else
-            take_p = ranked_cmp(&r[pi], &r[ui]) < 0;
-        if (pi >= np && taken_p < need && short_of) *short_of = 1;
-        if (take_p) {
-            out[pos - 1] = in[r[pi++].idx];
-            taken_p++;
-        } else {
-            out[pos - 1] = in[r[ui++].idx];
+        size_t pick = SIZE_MAX;
+        int discovery = tier2 && pos > prm->top;
+        if (discovery && (double)taken_o < floor((double)(pos - prm->top) * prm->slots + 1e-9)) {
+            /* skipped entries never come back: taken and shown only grow */
+            while (oi < n + no && pick == SIZE_MAX) {
+                uint32_t i = r[oi++].idx;
+                if (!taken[i] && !shown(out, pos - 1, in[i].merchant)) pick = i;
+            }
         }
+        if (pick == SIZE_MAX) {
+            while (pi < np && taken[r[pi].idx])
+                pi++;
+            while (ui < n && taken[r[ui].idx])
+                ui++;
+            size_t need = t->m ? t->m[pos <= t->n ? pos : t->n] : 0;
+            int take_p;
+            if (pi >= np)
+                take_p = 0;
+            else if (ui >= n || taken_p < need)
+                take_p = 1;
+            else
+                take_p = ranked_cmp(&r[pi], &r[ui]) < 0;
+            if (pi >= np && taken_p < need && short_of) *short_of = 1;
+            pick = take_p ? r[pi++].idx : r[ui++].idx;
+        }
+        taken[pick] = 1;
+        out[pos - 1] = in[pick];
+        if (in[pick].group) taken_p++;
+        if (discovery && in[pick].owed > 0) taken_o++;
     }
     if (r != stackbuf) free(r);
+    if (taken != stacktaken) free(taken);
     return k;
 }
 
@@ -160,13 +211,24 @@ struct bucket {
     struct imap stats; /* merchant -> struct fair_merchant_exposure * */
 };
 
+/* A registered merchant: its group and its running (decayed) exposure,
+ * value `run` as of time `at`. */
+struct mstate {
+    uint8_t group;
+    double run;
+    int64_t at;
+};
+
 struct fair_ledger {
     pthread_mutex_t mu;
     int64_t bucket_ms;
     size_t nbuckets;
     struct bucket *buckets;
-    struct imap groups; /* merchant -> (void *)(uintptr_t)(group + 1) */
-    int64_t newest;     /* newest slot recorded; slots <= newest - nbuckets are gone */
+    struct imap merchants; /* merchant -> struct mstate * */
+    int64_t newest;        /* newest slot recorded; slots <= newest - nbuckets are gone */
+    double half_life_ms;
+    double run_total; /* the sum of every merchant's run, as of run_at */
+    int64_t run_at;
 };
 
 static void bucket_clear(struct bucket *b)
@@ -180,7 +242,7 @@ static void bucket_clear(struct bucket *b)
     b->slot = INT64_MIN;
 }
 
-struct fair_ledger *fair_ledger_new(int64_t bucket_ms, size_t nbuckets)
+struct fair_ledger *fair_ledger_new(int64_t bucket_ms, size_t nbuckets, int64_t half_life_ms)
 {
     struct fair_ledger *l = xcalloc(1, sizeof *l);
     pthread_mutex_init(&l->mu, NULL);
@@ -192,8 +254,9 @@ struct fair_ledger *fair_ledger_new(int64_t bucket_ms, size_t nbuckets)
         imap_init(&l->buckets[i].stats);
         l->buckets[i].slot = INT64_MIN;
     }
-    imap_init(&l->groups);
+    imap_init(&l->merchants);
     l->newest = INT64_MIN;
+    l->half_life_ms = (double)(half_life_ms > 0 ? half_life_ms : WEEK_MS);
     return l;
 }
 
@@ -203,16 +266,50 @@ void fair_ledger_free(struct fair_ledger *l)
     for (size_t i = 0; i < l->nbuckets; i++)
         bucket_clear(&l->buckets[i]);
     free(l->buckets);
-    imap_release(&l->groups);
+    size_t pos = 0;
+    void *v;
+    while (imap_next(&l->merchants, &pos, NULL, &v))
+        free(v);
+    imap_release(&l->merchants);
     pthread_mutex_destroy(&l->mu);
     free(l);
+}
+
+/* Lock held. */
+static struct mstate *mstate_of(struct fair_ledger *l, int64_t merchant, uint8_t group)
+{
+    struct mstate *s = imap_get(&l->merchants, merchant);
+    if (!s) {
+        s = xcalloc(1, sizeof *s);
+        imap_put(&l->merchants, merchant, s);
+    }
+    s->group = group;
+    return s;
 }
 
 void fair_ledger_set_merchant(struct fair_ledger *l, int64_t merchant, uint8_t group)
 {
     pthread_mutex_lock(&l->mu);
-    imap_put(&l->groups, merchant, (void *)(uintptr_t)(group + 1u));
+    mstate_of(l, merchant, group);
     pthread_mutex_unlock(&l->mu);
+}
+
+/* v (as of `at`) decayed to now; never grows when now < at. */
+static double decayed(const struct fair_ledger *l, double v, int64_t at, int64_t now)
+{
+    return now > at ? v * exp2(-(double)(now - at) / l->half_life_ms) : v;
+}
+
+/* Adds w at time now to a running value (v as of *at). A late event (now <
+ * *at, another thread's clock) is added as decayed to *at. */
+static void run_add(const struct fair_ledger *l, double *v, int64_t *at, double w, int64_t now)
+{
+    if (now >= *at) {
+        *v = decayed(l, *v, *at, now) + w;
+        *at = now;
+    } else {
+        *v += w * exp2(-(double)(*at - now) / l->half_life_ms);
+    }
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -227,12 +324,20 @@ void fair_record(struct fair_ledger *l, enum fair_kind kind, const struct fair_c
     if ((unsigned)kind >= FAIR_KIND_COUNT || n == 0) return;
     int64_t slot = floor_div(now_ms, l->bucket_ms);
     pthread_mutex_lock(&l->mu);
-    struct bucket *b =
-        &l->buckets[(size_t)(slot % (int64_t)l->nbuckets + (int64_t)l->nbuckets) % l->nbuckets];
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct mstate *s = mstate_of(l, ranking[i].merchant, ranking[i].group);
+        double w = fair_position_weight(i + 1);
+        run_add(l, &s->run, &s->at, w, now_ms);
+        sum += w;
+    }
+    run_add(l, &l->run_total, &l->run_at, sum, now_ms);
     if (l->newest != INT64_MIN && slot <= l->newest - (int64_t)l->nbuckets) {
         pthread_mutex_unlock(&l->mu); /* older than what the ring keeps */
         return;
     }
+    struct bucket *b =
+        &l->buckets[(size_t)(slot % (int64_t)l->nbuckets + (int64_t)l->nbuckets) % l->nbuckets];
     if (slot > l->newest) l->newest = slot;
     if (b->slot != slot) {
         bucket_clear(b);
@@ -250,6 +355,53 @@ void fair_record(struct fair_ledger *l, enum fair_kind kind, const struct fair_c
         e->exposure[kind] += w;
     }
     pthread_mutex_unlock(&l->mu);
+}
+
+/* Lock held: the running exposure of s (NULL: 0) and the owed threshold. */
+static double running_of(const struct fair_ledger *l, const struct mstate *s, int64_t now)
+{
+    return s ? decayed(l, s->run, s->at, now) : 0;
+}
+
+static double mean_of(const struct fair_ledger *l, int64_t now)
+{
+    size_t nm = l->merchants.len;
+    return nm ? decayed(l, l->run_total, l->run_at, now) / (double)nm : 0;
+}
+
+void fair_ledger_owed(struct fair_ledger *l, double owed_share, struct fair_candidate *c, size_t n,
+                      int64_t now_ms)
+{
+    pthread_mutex_lock(&l->mu);
+    double thr = owed_share * mean_of(l, now_ms);
+    for (size_t i = 0; i < n; i++) {
+        double e = running_of(l, imap_get(&l->merchants, c[i].merchant), now_ms);
+        c[i].owed = thr > 0 && e < thr ? (float)(1 - e / thr) : 0;
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+double fair_ledger_running(struct fair_ledger *l, int64_t merchant, int64_t now_ms, double *mean)
+{
+    pthread_mutex_lock(&l->mu);
+    double e = running_of(l, imap_get(&l->merchants, merchant), now_ms);
+    if (mean) *mean = mean_of(l, now_ms);
+    pthread_mutex_unlock(&l->mu);
+    return e;
+}
+
+size_t fair_rank(const struct fair_table *t, struct fair_ledger *l, enum fair_kind kind,
+                 struct fair_candidate *in, size_t n, size_t k, struct fair_candidate *out,
+                 int64_t now_ms)
+{
+    if (t->params.slots > 0 && k > t->params.top)
+        fair_ledger_owed(l, t->params.owed_share, in, n, now_ms);
+    else
+        for (size_t i = 0; i < n; i++)
+            in[i].owed = 0;
+    size_t got = fair_rerank(t, in, n, k, out, NULL);
+    fair_record(l, kind, out, got, now_ms);
+    return got;
 }
 
 /* The report row of merchant m, added (zeroed) on first sight. */
@@ -292,8 +444,8 @@ int fair_report(struct fair_ledger *l, int64_t from_ms, int64_t to_ms, struct fa
     size_t pos = 0;
     int64_t key;
     void *v;
-    while (imap_next(&l->groups, &pos, &key, &v))
-        report_slot(out, &idx, &cap, key)->group = (uint8_t)((uintptr_t)v - 1);
+    while (imap_next(&l->merchants, &pos, &key, &v))
+        report_slot(out, &idx, &cap, key)->group = ((const struct mstate *)v)->group;
     for (size_t bi = 0; bi < l->nbuckets; bi++) {
         struct bucket *b = &l->buckets[bi];
         if (b->slot == INT64_MIN || b->slot <= l->newest - (int64_t)l->nbuckets ||
@@ -308,11 +460,6 @@ int fair_report(struct fair_ledger *l, int64_t from_ms, int64_t to_ms, struct fa
                 o->exposure[k] += e->exposure[k];
             }
         }
-    }
-    /* groups of merchants seen only in buckets */
-    for (size_t i = 0; i < out->nmerchants; i++) {
-        uintptr_t g = (uintptr_t)imap_get(&l->groups, out->merchants[i].merchant);
-        if (g) out->merchants[i].group = (uint8_t)(g - 1);
     }
     pthread_mutex_unlock(&l->mu);
     imap_release(&idx);
