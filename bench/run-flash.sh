@@ -80,6 +80,12 @@ SMALL=$(call POST "/live/rooms/$R/items" "$OWN" "{\"sku_id\":\"$SMALL_SKU\",\"li
 call POST "/live/rooms/$R/start" "$OWN" >/dev/null
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SOUK_PID/stat"; }
+# Per-thread CPU ticks as "name ticks" lines (threads of one name summed).
+thread_ticks() {
+    for t in /proc/"$SOUK_PID"/task/*; do
+        printf '%s %s\n' "$(cat "$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
+    done 2>/dev/null | awk '{a[$1] += $2} END {for (k in a) print k, a[k]}' | sort
+}
 
 VIEW_PID=
 if [ "$VIEWERS" -gt 0 ]; then
@@ -94,9 +100,19 @@ fi
 
 log "hot item: $QTY units, $CONNS connections, ${DURATION}s"
 T0=$(cpu_ticks)
+# PERF=1: a CPU profile of souk during the hot run (build/bench/run-flash/perf.data).
+[ -n "${PERF:-}" ] && { perf record -F 999 -g -p "$SOUK_PID" -o "$OUT/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 & }
+thread_ticks >"$OUT/threads-0.txt"
+V0=$([ -n "$VIEW_PID" ] && awk '{print $14 + $15}' "/proc/$VIEW_PID/stat" || echo 0)
 "$LG" flash --url "$BASE" --tokens "$DATA/buyers" --room "$R" --item "$HOT" -c "$CONNS" \
     -d "$DURATION" -w "$WARMUP" --ids-out "$OUT/ids-hot.txt" >"$OUT/hot.out" 2>"$OUT/hot.err"
 T1=$(cpu_ticks)
+thread_ticks >"$OUT/threads-1.txt"
+V1=$([ -n "$VIEW_PID" ] && awk '{print $14 + $15}' "/proc/$VIEW_PID/stat" || echo 0)
+# "name 1.2 s, ..." for the threads that used at least 0.1 s in the hot run.
+THREADS_CPU=$(join "$OUT/threads-0.txt" "$OUT/threads-1.txt" |
+    awk '{d = ($3 - $2) / 100; if (d >= 0.1) {printf "%s%s %.1f s", sep, $1, d; sep = ", "}}')
+VIEW_CPU=$(awk -v a="$V0" -v b="$V1" 'BEGIN {printf "%.1f", (b - a) / 100}')
 log "sold-out item: 100 units, ${SOLDOUT_DURATION}s"
 "$LG" flash --url "$BASE" --tokens "$DATA/buyers" --room "$R" --item "$SMALL" -c "$CONNS" \
     -d "$SOLDOUT_DURATION" -w 1 --ids-out "$OUT/ids-small.txt" >"$OUT/small.out" 2>"$OUT/small.err"
@@ -168,7 +184,8 @@ is answered only after its group commit (WAL, synchronous=FULL).
 | **acknowledged durable orders/s** (201) | **$(printf '%.0f' "$HOT_OK")** |
 | p50 / p99 latency, hot item | $(kv "$OUT/hot.out" p50_ms) / $(kv "$OUT/hot.out" p99_ms) ms |
 | answers by code, hot item | $(codes "$OUT/hot.out")(201s: $HOT_ACK incl. warm-up) |
-| server CPU during the hot run | ${CPU_S} s |
+| server CPU during the hot run | ${CPU_S} s ($THREADS_CPU) |
+$([ "$VIEWERS" -gt 0 ] && echo "| viewer client CPU during the hot run | ${VIEW_CPU} s |")
 | sold-out phase: requests/s | $(printf '%.0f' "$SO_RPS") |
 | **sold-out rejections/s** | **$SO_REJ_RPS** |
 | p50 / p99 latency, sold-out phase | $(kv "$OUT/small.out" p50_ms) / $(kv "$OUT/small.out" p99_ms) ms |

@@ -41,7 +41,10 @@
  * Feed: every change bumps the room's version; a feed thread turns changes
  * into Server-Sent Event frames every 100 ms (stock coalesced to at most 10
  * a second per item, orders batched with masked buyers, viewers at most once
- * a second) and each loop thread copies new frames to its own viewers.
+ * a second; rooms with thousands of viewers get frames less often, at most
+ * 1 s apart). A loop thread sends a new viewer its snapshot, then hands the
+ * socket to one fan-out thread that writes every later frame (live.c says
+ * why); HTTP/2 viewers, which cannot be handed over, stay on their loop.
  */
 #ifndef SOUK_LIVE_H
 #define SOUK_LIVE_H
@@ -60,8 +63,8 @@ struct live_item {
     struct sku *sku;
     char currency[4];
     _Atomic int64_t quantity, remaining, held, sold;
-    pthread_mutex_t ulock;  /* guards per_user */
-    struct imap per_user;   /* user id → units held + sold (as intptr_t) */
+    pthread_mutex_t ulock; /* guards per_user */
+    struct imap per_user;  /* user id → units held + sold (as intptr_t) */
 };
 
 struct live_room {
@@ -107,8 +110,8 @@ int live_item_add(struct wtx *t, struct live_room *r, struct sku *k, int64_t liv
 int live_admit(struct live_item *it, const struct user *u, int64_t qty, int64_t now);
 void live_admit_undo(struct live_item *it, const struct user *u, int64_t qty);
 /* With the state lock held: the pending order for admitted units. */
-struct order *live_order_create(struct wtx *t, struct live_item *it, struct user *u,
-                                int64_t qty, json_t *shipping, int64_t now);
+struct order *live_order_create(struct wtx *t, struct live_item *it, struct user *u, int64_t qty,
+                                json_t *shipping, int64_t now);
 /* Queue an "order" event for the feed (buyer's name masked). */
 void live_note_order(struct live_item *it, const struct user *u, int64_t qty);
 

@@ -51,10 +51,10 @@ struct http_req {
     struct slice params[HTTP_MAX_PARAMS];
     int nparams;
     const struct http_route *route;
-    void *caller;   /* the API layer's authenticated caller, or NULL */
+    void *caller; /* the API layer's authenticated caller, or NULL */
     int64_t caller_id;
-    int loop;       /* index of the loop thread that owns this request */
-    void *app;      /* the API layer's per-request state (e.g. its idempotency record) */
+    int loop;  /* index of the loop thread that owns this request */
+    void *app; /* the API layer's per-request state (e.g. its idempotency record) */
     /* private to http/server.c */
     struct http_req_priv *priv;
 };
@@ -70,7 +70,7 @@ struct http_config {
     /* Called on every loop thread about every `tick_ms` ms (0 = never). */
     void (*on_tick)(int loop);
     int tick_ms;
-    int access_log;         /* one line per request on stderr */
+    int access_log; /* one line per request on stderr */
 };
 
 /* Serve until http_stop(); then stop accepting, let in-flight requests
@@ -115,6 +115,32 @@ void http_stream_close(struct http_req *r);
  * connection while it streams a response, so a quiet stream would only see
  * the close at its next write; this peeks at the socket (one syscall). */
 int http_stream_alive(struct http_req *r);
+
+/*
+ * Hands the rest of a stream to the caller's own thread. A loop thread that
+ * writes to thousands of viewers is a loop thread that does not admit buyers
+ * (bench/RESULTS.md, "Flash sale with 10000 viewers"); h2o cannot move a
+ * request to another loop, so the owner takes the socket instead.
+ *
+ * Once every byte queued with http_stream_write has reached the socket,
+ * ready(r, fd, chunked, arg) runs on r's loop thread. fd is the connection's
+ * own (non-blocking) descriptor, lent: h2o neither reads nor writes it from
+ * then on, and closes it only after http_stream_close. The owner writes the
+ * body on fd from any thread, framed as HTTP/1.1 chunks ("<hex length>\r\n
+ * <bytes>\r\n") when `chunked`, raw otherwise (HTTP/1.0: the close ends the
+ * body). It ends the stream with shutdown(fd, SHUT_RDWR) (so nothing h2o
+ * writes can follow a half-written chunk), never close(fd), then
+ * http_stream_close(r) on r's loop thread (http_post), exactly once, and
+ * does not touch fd after posting it. fd is -1 when the stream died before
+ * the handoff; the owner then only calls http_stream_close, through
+ * http_post (ready may run while h2o disposes of the request).
+ *
+ * Returns -1, and changes nothing, when the connection cannot be handed over
+ * (HTTP/2, or no socket): the stream then stays with http_stream_write.
+ * After a 0, http_stream_write fails.
+ */
+typedef void (*http_handoff_fn)(struct http_req *r, int fd, int chunked, void *arg);
+int http_stream_handoff(struct http_req *r, http_handoff_fn ready, void *arg);
 
 /* Counters for /metrics. */
 struct http_stats {

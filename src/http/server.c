@@ -37,6 +37,10 @@ struct http_req_priv {
     /* streaming */
     h2o_generator_t gen;
     int streaming, sending, close_after, stream_dead;
+    http_handoff_fn handoff; /* set: hand the socket over once nothing is queued */
+    void *handoff_arg;
+    int handed;  /* ready() has run */
+    int in_post; /* a posted function runs on it */
     char *inflight;
     char *pending;
     size_t pending_len, pending_cap, cap;
@@ -97,8 +101,10 @@ void http_stats_get(struct http_stats *o)
     o->requests = st_requests;
     o->in_flight = st_in_flight;
     o->open_streams = st_streams;
-    for (int i = 0; i < 6; i++) o->responses_by_class[i] = st_class[i];
-    for (int i = 0; i < 16; i++) o->latency_buckets[i] = st_lat[i];
+    for (int i = 0; i < 6; i++)
+        o->responses_by_class[i] = st_class[i];
+    for (int i = 0; i < 16; i++)
+        o->latency_buckets[i] = st_lat[i];
     o->latency_sum_us = st_lat_sum;
 }
 
@@ -122,7 +128,8 @@ static const char *method_name(enum http_method m)
 
 static void box_maybe_free(struct reqbox *b)
 {
-    if (b->priv.answered && b->priv.disposed) {
+    /* Inside a posted function the box is freed after it returns. */
+    if (b->priv.answered && b->priv.disposed && !b->priv.in_post) {
         free(b->priv.inflight);
         free(b->priv.pending);
         free(b);
@@ -139,7 +146,8 @@ static void mark_answered(struct reqbox *b, int status, size_t bytes)
     st_class[cls >= 1 && cls <= 5 ? cls : 0]++;
     int64_t us = mono_us() - b->priv.t0_us;
     int bucket = 0;
-    while (bucket < 15 && us > (100LL << bucket)) bucket++;
+    while (bucket < 15 && us > (100LL << bucket))
+        bucket++;
     st_lat[bucket]++;
     st_lat_sum += (uint64_t)us;
     struct loop *l = b->priv.loop;
@@ -154,12 +162,16 @@ static void mark_answered(struct reqbox *b, int status, size_t bytes)
     }
 }
 
+static void stream_handoff_now(struct reqbox *b);
+
 static void on_dispose(void *p)
 {
     struct reqbox *b = *(struct reqbox **)p;
     b->priv.req = NULL;
     b->priv.disposed = 1;
     if (b->priv.streaming && !b->priv.answered) b->priv.stream_dead = 1;
+    /* Gone before the handoff: the owner still hears of it (fd -1). */
+    if (b->priv.handoff && !b->priv.handed) stream_handoff_now(b);
     box_maybe_free(b);
 }
 
@@ -241,24 +253,42 @@ void http_add_header(struct http_req *r, const char *name, const char *value)
 static const char *reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "OK";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 402:
+        return "Payment Required";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "OK";
     }
 }
 
@@ -336,7 +366,9 @@ static void on_messages(h2o_multithread_receiver_t *recv, h2o_linklist_t *messag
     while (!h2o_linklist_is_empty(messages)) {
         struct post_msg *m = H2O_STRUCT_FROM_MEMBER(struct post_msg, super.link, messages->next);
         h2o_linklist_unlink(&m->super.link);
+        m->box->priv.in_post = 1;
         m->fn(&m->box->pub, m->arg);
+        m->box->priv.in_post = 0;
         box_maybe_free(m->box);
         free(m);
     }
@@ -354,6 +386,7 @@ static void stream_proceed(h2o_generator_t *gen, h2o_req_t *req)
     free(b->priv.inflight);
     b->priv.inflight = NULL;
     stream_flush(b);
+    if (b->priv.handoff && !b->priv.handed && !b->priv.sending) stream_handoff_now(b);
 }
 
 static void stream_stop(h2o_generator_t *gen, h2o_req_t *req)
@@ -410,7 +443,7 @@ void http_stream_begin(struct http_req *r, int status, const char *ctype, size_t
 int http_stream_write(struct http_req *r, const char *data, size_t len)
 {
     struct reqbox *b = (struct reqbox *)r;
-    if (!b->priv.req || b->priv.stream_dead || b->priv.close_after) return -1;
+    if (!b->priv.req || b->priv.stream_dead || b->priv.close_after || b->priv.handoff) return -1;
     if (b->priv.pending_len + len > b->priv.cap) {
         /* A slow reader: drop it rather than buffer without bound. */
         b->priv.close_after = 1;
@@ -420,7 +453,8 @@ int http_stream_write(struct http_req *r, const char *data, size_t len)
     }
     if (b->priv.pending_len + len > b->priv.pending_cap) {
         size_t nc = b->priv.pending_cap ? b->priv.pending_cap * 2 : 4096;
-        while (nc < b->priv.pending_len + len) nc *= 2;
+        while (nc < b->priv.pending_len + len)
+            nc *= 2;
         b->priv.pending = xrealloc(b->priv.pending, nc);
         b->priv.pending_cap = nc;
     }
@@ -447,6 +481,37 @@ int http_stream_alive(struct http_req *r)
     return 1;
 }
 
+static void stream_handoff_now(struct reqbox *b)
+{
+    b->priv.handed = 1;
+    int fd = -1;
+    h2o_req_t *req = b->priv.req;
+    if (req && !b->priv.stream_dead) {
+        h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+        /* Lent, not duplicated: a viewer must cost one descriptor, not two
+         * (10,000 viewers against a 20,000 limit stalled accept()). */
+        if (sock) fd = h2o_socket_get_fd(sock);
+    }
+    /* From here h2o must never write: the owner's bytes follow the last chunk
+     * h2o framed (b->priv.handoff stays set, so http_stream_write fails). */
+    if (fd < 0) b->priv.stream_dead = 1;
+    b->priv.handoff(&b->pub, fd, req && req->version == 0x101, b->priv.handoff_arg);
+}
+
+int http_stream_handoff(struct http_req *r, http_handoff_fn ready, void *arg)
+{
+    struct reqbox *b = (struct reqbox *)r;
+    h2o_req_t *req = b->priv.req;
+    if (!req || b->priv.stream_dead || b->priv.close_after || b->priv.handoff) return -1;
+    if (req->version < 0x100 || req->version >= 0x200 || !req->conn->callbacks->get_socket ||
+        !req->conn->callbacks->get_socket(req->conn))
+        return -1;
+    b->priv.handoff = ready;
+    b->priv.handoff_arg = arg;
+    if (!b->priv.sending && !b->priv.pending_len) stream_handoff_now(b);
+    return 0;
+}
+
 void http_stream_close(struct http_req *r)
 {
     struct reqbox *b = (struct reqbox *)r;
@@ -454,6 +519,7 @@ void http_stream_close(struct http_req *r)
     st_streams--;
     if (b->priv.req && !b->priv.stream_dead) {
         b->priv.close_after = 1;
+        if (b->priv.handoff) b->priv.pending_len = 0; /* the owner shut the socket down */
         stream_flush(b);
     }
     mark_answered(b, 200, 0);
@@ -494,8 +560,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     r->path = (struct slice){req->path.base, plen};
     if (req->query_at != SIZE_MAX)
-        r->query = (struct slice){req->path.base + req->query_at + 1,
-                                  req->path.len - req->query_at - 1};
+        r->query =
+            (struct slice){req->path.base + req->query_at + 1, req->path.len - req->query_at - 1};
     r->body = (struct slice){req->entity.base ? req->entity.base : "", req->entity.len};
 
     if (stopping) {
@@ -519,8 +585,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (m == HTTP_GET && statics.count && !(r->path.len >= 5 && !memcmp(r->path.ptr, "/api/", 5))) {
         const struct static_file *f = static_find(&statics, r->path.ptr, r->path.len);
         if (f) {
-            http_add_header(r, "cache-control", f->immutable ? "public, max-age=31536000, immutable"
-                                                             : "no-cache");
+            http_add_header(r, "cache-control",
+                            f->immutable ? "public, max-age=31536000, immutable" : "no-cache");
             http_respond(r, 200, f->ctype, f->data, f->len);
             return 0;
         }
@@ -647,8 +713,10 @@ int http_serve(const struct http_config *c)
     h2o_handler_t *h = h2o_create_handler(path, sizeof *h);
     h->on_req = on_req;
 
-    for (int i = 0; i < nloops; i++) pthread_create(&loops[i].tid, NULL, loop_main, &loops[i]);
+    for (int i = 0; i < nloops; i++)
+        pthread_create(&loops[i].tid, NULL, loop_main, &loops[i]);
     fprintf(stderr, "souk: listening on http://%s:%d\n", c->host, c->port);
-    for (int i = 0; i < nloops; i++) pthread_join(loops[i].tid, NULL);
+    for (int i = 0; i < nloops; i++)
+        pthread_join(loops[i].tid, NULL);
     return 0;
 }

@@ -1,6 +1,7 @@
 // The live room's event stream (GET /live/rooms/{id}/events, Server-Sent Events):
 // a viewer sees the snapshot first, then status, pinned, viewers, and stock falling
 // while 20 shoppers buy, with orders batched under masked buyer names.
+import net from 'node:net';
 import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, api, want, makeShop, sleep, pool } from './lib/harness.mjs';
@@ -223,4 +224,82 @@ test('a viewer who disconnects from a quiet room stops counting within ~3 s', as
     const room1 = await waitViewers(room.id, 1, 3000);
     assert.equal(room1.viewers, 1, `GET /live/rooms/{id} still counts a closed stream ${Date.now() - t0} ms after it closed`);
     await a.waitFor((e) => e.event === 'viewers' && e.data.count === 1, { from: mark, ms: 2000, what: 'viewers 1' });
+});
+
+// After the snapshot, viewers are written by the fan-out thread on a socket
+// handed over from h2o (core/live.c): its bytes must continue h2o's framing.
+// Raw sockets, so nothing forgives a bad chunk.
+function rawViewer(roomId, version) {
+    const { port } = new URL(srv.url);
+    const sock = net.connect({ host: '127.0.0.1', port: Number(port) });
+    let buf = Buffer.alloc(0);
+    sock.on('data', (d) => { buf = Buffer.concat([buf, d]); });
+    sock.write(`GET /api/v1/live/rooms/${roomId}/events HTTP/${version}\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`);
+    return {
+        sock,
+        text: () => buf.toString('latin1'),
+        async until(re, ms = 3000) {
+            const deadline = Date.now() + ms;
+            while (!re.test(buf.toString('latin1'))) {
+                if (Date.now() > deadline) throw new Error(`no ${re} in ${JSON.stringify(buf.toString('latin1').slice(0, 600))}`);
+                await sleep(20);
+            }
+        },
+    };
+}
+
+// Parses an HTTP/1.1 chunked body strictly; returns {body, complete chunks}.
+function dechunk(raw) {
+    let at = 0, body = '', chunks = 0;
+    for (;;) {
+        const eol = raw.indexOf('\r\n', at);
+        if (eol < 0) break;
+        const size = raw.slice(at, eol);
+        assert.match(size, /^[0-9a-f]+$/, `chunk size line ${JSON.stringify(size)} at ${at}`);
+        const n = parseInt(size, 16);
+        if (raw.length < eol + 2 + n + 2) break;
+        body += raw.slice(eol + 2, eol + 2 + n);
+        assert.equal(raw.slice(eol + 2 + n, eol + 4 + n), '\r\n', 'CRLF after chunk data');
+        at = eol + 4 + n;
+        chunks++;
+    }
+    return { body, chunks };
+}
+
+test('raw HTTP/1.1 and HTTP/1.0 viewers: chunks stay well framed across the handoff; 1.0 gets the bare stream', async () => {
+    const shop = await makeShop(srv, { skus: [{ code: 'A', price: 1000, stock: 100 }] });
+    const room = await createRoom(srv, shop.owner.token, shop.merchant.id);
+    const item = await addItem(srv, shop.owner.token, room.id, { sku_id: shop.skus[0].id, quantity: 20, per_user_limit: 5 });
+    await startRoom(srv, shop.owner.token, room.id);
+    const v11 = rawViewer(room.id, '1.1');
+    const v10 = rawViewer(room.id, '1.0');
+    try {
+        await v11.until(/event: snapshot/);
+        await v10.until(/event: snapshot/);
+        for (let i = 0; i < 3; i++) {
+            want(await buyCall(srv, srv.shopperTokens[i], room.id, item.id, 1), 201);
+            await sleep(150);
+        }
+        await v11.until(/"remaining":17/);
+        await v10.until(/"remaining":17/);
+        const t11 = v11.text();
+        const head11 = t11.slice(0, t11.indexOf('\r\n\r\n'));
+        const raw11 = t11.slice(t11.indexOf('\r\n\r\n') + 4);
+        assert.match(head11, /^HTTP\/1\.1 200/);
+        assert.match(head11, /transfer-encoding: chunked/i);
+        const { body, chunks } = dechunk(raw11);
+        assert.ok(chunks >= 2, `snapshot chunk and fan-out chunks: ${chunks}`);
+        assert.match(body, /^retry: 2000\nevent: snapshot\ndata: /);
+        assert.match(body, /event: stock\ndata: \{[^\n]*"remaining":17/);
+        const t10 = v10.text();
+        const body10 = t10.slice(t10.indexOf('\r\n\r\n') + 4);
+        assert.doesNotMatch(t10.slice(0, t10.indexOf('\r\n\r\n')), /chunked/i);
+        assert.match(body10, /^retry: 2000\nevent: snapshot\ndata: /);
+        assert.match(body10, /\n\nevent: stock\ndata: \{[^\n]*"remaining":17/);
+        assert.equal((await waitViewers(room.id, 2)).viewers, 2);
+    } finally {
+        v11.sock.destroy();
+        v10.sock.destroy();
+    }
+    assert.equal((await waitViewers(room.id, 0)).viewers, 0, 'closed raw viewers stop counting');
 });
