@@ -13,6 +13,8 @@
 #
 # Knobs (environment): DURATION=10 WARMUP=1 CONNS=256 SHOPPERS=20000
 #   QTY=2000000 LIMIT=1000 SOLDOUT_DURATION=5 NO_RESULTS=1 (leave RESULTS.md)
+#   VIEWERS=N (viewers of the room's event stream during the sale) VIEWER_NICE=n
+#   (their client's niceness) SOUK_THREADS=n PERF=1 (perf record of souk)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -90,7 +92,7 @@ thread_ticks() {
 VIEW_PID=
 if [ "$VIEWERS" -gt 0 ]; then
     log "opening $VIEWERS viewers of the room's event stream"
-    node bench/viewers.mjs --port "$PORT" --room "$R" --count "$VIEWERS" --seconds 600 \
+    ${VIEWER_NICE:+nice -n "$VIEWER_NICE"} "$ROOT/build/benchtools/viewers" --port "$PORT" --room "$R" --count "$VIEWERS" --seconds 600 \
         >"$OUT/viewers.out" 2>"$OUT/viewers.err" &
     VIEW_PID=$!
     for _ in $(seq 1 120); do grep -q "open" "$OUT/viewers.err" 2>/dev/null && break; sleep 0.5; done
@@ -176,7 +178,7 @@ Run $(date -u '+%Y-%m-%d %H:%M UTC') by \`bench/run-flash.sh\` on $(nproc) cores
 Load generator and server share the machine. $SHOPPERS seeded shoppers, $CONNS keep-alive connections,
 one hot item ($QTY units, limit $LIMIT per shopper) for ${DURATION} s after ${WARMUP} s warm-up,
 then a 100-unit item hammered for ${SOLDOUT_DURATION} s. Every buy carries an Idempotency-Key and
-is answered only after its group commit (WAL, synchronous=FULL).
+is answered only after its group commit (WAL, synchronous=FULL).$([ "$VIEWERS" -gt 0 ] && printf '\n%s viewers (bench/viewers.c, at nice %s) watch the room throughout.' "$VIEWERS" "${VIEWER_NICE:-0}")
 
 | measure | value |
 | --- | --- |
@@ -202,7 +204,7 @@ Checks after the run ($VERDICT):
 | hot item: units in live orders (database) = held + sold | $DB_UNITS_HOT = $((H_HELD + H_SOLD)) |
 | small item: remaining + held + sold = quantity | $S_REM + $S_HELD + $S_SOLD = $S_QTY: $S_OK |
 | **oversold units** | **$((H_OVER + S_OVER))** |
-$([ "$VIEWERS" -gt 0 ] && printf '| viewers connected (client / GET room viewers) | %s / %s |\n| events received by the viewers (stock / order) | %s / %s |\n| CPU of the viewer client (node, same machine) after connecting | %s s |\n' "$(kv "$OUT/viewers.out" viewers_open)" "${VIEWERS_SEEN:-?}" "$(kv "$OUT/viewers.out" stock_events)" "$(kv "$OUT/viewers.out" order_events)" "$(kv "$OUT/viewers.out" client_cpu_s_since_connected)")
+$([ "$VIEWERS" -gt 0 ] && printf '| viewers connected (client / GET room viewers) | %s / %s |\n| events received by the viewers (stock / order) | %s / %s |\n| CPU of the viewer client (bench/viewers.c, same machine) after connecting | %s s |\n' "$(kv "$OUT/viewers.out" viewers_open)" "${VIEWERS_SEEN:-?}" "$(kv "$OUT/viewers.out" stock_events)" "$(kv "$OUT/viewers.out" order_events)" "$(kv "$OUT/viewers.out" client_cpu_s_since_connected)")
 
 | target | measured | |
 | --- | --- | --- |

@@ -51,7 +51,10 @@ struct pending_order {
 };
 
 struct live_feed {
-    pthread_mutex_t lock;
+    /* lock: what buyers and hosts note for the next frame (orders, ctrl).
+     * ring_lock: the built frames. Apart, so the niced fan-out thread never
+     * holds a lock a buyer waits for (it would, preempted, for milliseconds). */
+    pthread_mutex_t lock, ring_lock;
     struct frame *ring[FRAMES];
     uint64_t next_seq; /* frames [next_seq - FRAMES, next_seq) may be in ring */
     char *ctrl;        /* status / pinned events waiting for the next frame */
@@ -134,6 +137,7 @@ static struct live_room *room_new(void)
     struct live_room *r = xcalloc(1, sizeof *r);
     r->feed = xcalloc(1, sizeof *r->feed);
     pthread_mutex_init(&r->feed->lock, NULL);
+    pthread_mutex_init(&r->feed->ring_lock, NULL);
     return r;
 }
 
@@ -657,19 +661,20 @@ static void build_frame(struct live_room *r, int64_t now)
     fr->len = len;
     memcpy(fr->data, buf, len);
     free(buf);
-    pthread_mutex_lock(&f->lock);
+    pthread_mutex_lock(&f->ring_lock);
     struct frame *old = f->ring[f->next_seq % FRAMES];
     f->ring[f->next_seq % FRAMES] = fr;
     __atomic_store_n(&f->next_seq, f->next_seq + 1, __ATOMIC_RELEASE); /* read racily by ticks */
-    pthread_mutex_unlock(&f->lock);
+    pthread_mutex_unlock(&f->ring_lock);
     frame_unref(old);
 }
 
 /* The frame interval of a room with this audience (feed_main says why). */
+#define FEED_WRITES_PER_S 10000
 static int64_t feed_every_ms(int viewers)
 {
-    int64_t every = 100 * (1 + (int64_t)viewers / 2000);
-    return every > 1000 ? 1000 : every;
+    int64_t every = (int64_t)viewers * 1000 / FEED_WRITES_PER_S;
+    return every < 100 ? 100 : every > 1000 ? 1000 : every;
 }
 
 static void *feed_main(void *unused)
@@ -687,10 +692,11 @@ static void *feed_main(void *unused)
                 /* Each frame is one write per viewer. With 10,000 viewers a
                  * frame every 100 ms, written from the loop threads, cut the
                  * buy path from ~37k to 9k orders/s (p99 307 ms); from the
-                 * fan-out thread it would still cost ~0.8 of a core. So the
-                 * interval grows with the audience: 100 ms up to 2,000
-                 * viewers, then 100 ms more per 2,000, at most 1 s. Stock
-                 * stays coalesced (the latest counters), orders batched. */
+                 * fan-out thread it would still cost ~0.8 of a core. So a
+                 * room's feed spends a fixed budget, FEED_WRITES_PER_S: 10
+                 * frames a second up to 1,000 viewers, fewer above, at least
+                 * one a second (10,000 viewers). Stock stays coalesced (the
+                 * latest counters), orders batched. */
                 if (now - r->feed->built_at < feed_every_ms(r->viewers)) continue;
                 r->feed->built_at = now;
                 build_frame(r, now);
@@ -873,9 +879,9 @@ static size_t fan_chunk(struct live_feed *f, uint64_t from, uint64_t to, int chu
 {
     struct frame *take[FRAMES];
     size_t ntake = 0, len = 0;
-    pthread_mutex_lock(&f->lock);
+    pthread_mutex_lock(&f->ring_lock);
     if (to > f->next_seq || (f->next_seq > FRAMES && from < f->next_seq - FRAMES)) {
-        pthread_mutex_unlock(&f->lock);
+        pthread_mutex_unlock(&f->ring_lock);
         return 0;
     }
     for (uint64_t q = from; q < to; q++) {
@@ -884,7 +890,7 @@ static size_t fan_chunk(struct live_feed *f, uint64_t from, uint64_t to, int chu
         take[ntake++] = fr;
         len += fr->len;
     }
-    pthread_mutex_unlock(&f->lock);
+    pthread_mutex_unlock(&f->ring_lock);
     if (len + 32 > *cap) {
         *cap = (len + 32) * 2;
         *buf = xrealloc(*buf, *cap);
@@ -1048,9 +1054,9 @@ void live_feed_subscribe(struct live_room *r, struct http_req *q, json_t *snapsh
     struct sub *s = xcalloc(1, sizeof *s);
     s->room = r;
     s->q = q;
-    pthread_mutex_lock(&r->feed->lock);
+    pthread_mutex_lock(&r->feed->ring_lock);
     s->next_seq = r->feed->next_seq;
-    pthread_mutex_unlock(&r->feed->lock);
+    pthread_mutex_unlock(&r->feed->ring_lock);
     s->ping_at = now_ms() + 15000;
     http_stream_begin(q, 200, "text/event-stream", VIEWER_BUFFER);
     char *d = json_dumps(snapshot, JSON_COMPACT);
@@ -1120,7 +1126,7 @@ void live_feed_tick(int loop)
         /* A racy look first: most viewers have nothing new on most visits. */
         if (!dead && budget > 0 && __atomic_load_n(&f->next_seq, __ATOMIC_ACQUIRE) > s->next_seq) {
             budget--;
-            pthread_mutex_lock(&f->lock);
+            pthread_mutex_lock(&f->ring_lock);
             if (f->next_seq > FRAMES && s->next_seq < f->next_seq - FRAMES) {
                 dead = 1; /* fell behind the ring: a reconnect gets a snapshot */
             } else {
@@ -1130,7 +1136,7 @@ void live_feed_tick(int loop)
                     take[ntake++] = fr;
                 }
             }
-            pthread_mutex_unlock(&f->lock);
+            pthread_mutex_unlock(&f->ring_lock);
         }
         for (int i = 0; i < ntake; i++) {
             if (!dead && http_stream_write(s->q, take[i]->data, take[i]->len) != 0) dead = 1;

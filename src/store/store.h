@@ -98,7 +98,8 @@ struct store_ops {
     int (*exec)(struct store *s, enum store_stmt st, const struct sval *args, int nargs);
     /* Call row() for every row of q, in id order; row returns non-zero to stop. */
     int (*scan)(struct store *s, enum store_query q, store_row_fn row, void *arg);
-    /* Move WAL content into the database without blocking the writer. */
+    /* Move WAL content into the database without blocking the writer.
+     * Called about every 100 ms from one thread; may do nothing. */
     int (*checkpoint)(struct store *s);
     /* Read the stored answer of idempotency record id into *body (malloc'd).
      * Any thread; uses its own read connection. 0, or -1 when absent. */

@@ -215,7 +215,7 @@ static void *ckpt_main(void *unused)
     (void)unused;
     pthread_setname_np(pthread_self(), "souk-ckpt");
     while (!qstop) {
-        for (int i = 0; i < 10 && !qstop; i++) usleep(100000);
+        usleep(100000); /* the engine decides whether there is enough to copy */
         ops->checkpoint(store);
     }
     return NULL;
