@@ -48,7 +48,9 @@
  *     The feed sees events at once (the history is live); the neighbours are
  *     as of the last training. Cost: O(feed_cap * feed_neighbours), no
  *     allocation beyond one table of a few tens of KB.
- *   For fair exposure, ask for ~3k items and pass them through fair_rerank().
+ *   For fair exposure, ask for fair_depth(k) items (200 for a list of 20:
+ *   the discovery slots need owed merchants among them) and pass them
+ *   through disco_rank() (disco_feed() does both for the feed).
  *
  * Ownership: results are written into caller arrays; reco owns everything
  * else. User id 0 and INT64_MIN are not valid ids (ignored).
