@@ -763,6 +763,7 @@ static __thread size_t cursor;
 #define FANOUT_NICE      10
 #define FANOUT_PASS_MS   10
 #define FANOUT_MIN_SLICE 64 /* writes per room and pass, at least */
+#define VIEWER_SNDBUF    (32 * 1024)
 
 struct fan_room {
     struct live_room *room;
@@ -929,6 +930,11 @@ static void fan_adopt(void)
         }
         s->reading = 1;
         s->wrote_at = now;
+        /* The kernel's buffer is bounded too: autotuning would let a stalled
+         * viewer hold megabytes (10,000 of them, gigabytes). A viewer takes
+         * at most a few KB a second; 32 KB (the kernel doubles it) plus
+         * VIEWER_BUFFER is all a slow one can hold before it is dropped. */
+        setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &(int){VIEWER_SNDBUF}, sizeof(int));
         fan_watch(s, EPOLL_CTL_ADD);
         vec_push(&fr->subs, s);
         fr->seen_seq = 0; /* the newcomer may be behind: look at the room next pass */

@@ -303,3 +303,47 @@ test('raw HTTP/1.1 and HTTP/1.0 viewers: chunks stay well framed across the hand
     }
     assert.equal((await waitViewers(room.id, 0)).viewers, 0, 'closed raw viewers stop counting');
 });
+
+test('a viewer that stops reading is dropped while one that reads keeps its stream', async () => {
+    // Big frames: 60 items whose stock changes every frame, ~6 KB a frame.
+    const ITEMS = 60;
+    const shop = await makeShop(srv, { skus: [{ code: 'A', price: 1000, stock: ITEMS * 200 }] });
+    const room = await createRoom(srv, shop.owner.token, shop.merchant.id);
+    const items = [];
+    for (let i = 0; i < ITEMS; i++) {
+        items.push(await addItem(srv, shop.owner.token, room.id, { sku_id: shop.skus[0].id, quantity: 200, per_user_limit: 200 }));
+    }
+    await startRoom(srv, shop.owner.token, room.id);
+    const fast = await view(room.id);
+    await fast.waitFor((e) => e.event === 'snapshot', { what: 'snapshot' });
+    const slow = rawViewer(room.id, '1.1');
+    await slow.until(/event: snapshot/);
+    slow.sock.pause(); // stops reading: the kernel's buffers fill, then souk's 64 KB
+    assert.equal((await waitViewers(room.id, 2)).viewers, 2);
+
+    let stop = false, buys = 0;
+    const buyer = async (w) => {
+        for (let n = w; !stop; n++) {
+            const it = items[n % ITEMS];
+            const res = await buyCall(srv, srv.shopperTokens[n % srv.shopperTokens.length], room.id, it.id, 1);
+            if (res.status === 201) buys++;
+            else if (res.status === 409) break; // an item ran out: enough data has flowed
+        }
+    };
+    const t0 = Date.now();
+    const load = Promise.all(Array.from({ length: 8 }, (_, w) => buyer(w)));
+    let viewers = 2;
+    while (Date.now() - t0 < 30000) {
+        viewers = (await getRoom(srv, room.id)).viewers;
+        if (viewers === 1) break;
+        await sleep(200);
+    }
+    const mark = fast.events.length;
+    await sleep(400);
+    stop = true;
+    await load;
+    slow.sock.destroy();
+    assert.equal(viewers, 1, `the stalled viewer still counted after ${Date.now() - t0} ms and ${buys} buys`);
+    assert.ok(fast.events.slice(mark).some((e) => e.event === 'stock'), 'the reading viewer still gets stock events');
+    assert.ok(!fast.closed, 'the reading viewer is still connected');
+});
