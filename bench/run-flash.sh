@@ -14,7 +14,8 @@
 # Knobs (environment): DURATION=10 WARMUP=1 CONNS=256 SHOPPERS=20000
 #   QTY=2000000 LIMIT=1000 SOLDOUT_DURATION=5 NO_RESULTS=1 (leave RESULTS.md)
 #   VIEWERS=N (viewers of the room's event stream during the sale) VIEWER_NICE=n
-#   (their client's niceness) SOUK_THREADS=n PERF=1 (perf record of souk)
+#   (their client's niceness) VIEWERS_IDLE=1 (they watch an idle room instead)
+#   SOUK_THREADS=n PERF=1 (perf record of souk)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -92,12 +93,18 @@ thread_ticks() {
 VIEW_PID=
 if [ "$VIEWERS" -gt 0 ]; then
     log "opening $VIEWERS viewers of the room's event stream"
-    ${VIEWER_NICE:+nice -n "$VIEWER_NICE"} "$ROOT/build/benchtools/viewers" --port "$PORT" --room "$R" --count "$VIEWERS" --seconds 600 \
+    VROOM=$R
+    if [ -n "${VIEWERS_IDLE:-}" ]; then
+        # Diagnostic: the viewers watch another room where nothing happens, so
+        # souk holds their connections but writes them nothing.
+        VROOM=$(call POST /live/rooms "$OWN" "{\"merchant_id\":\"$M\",\"title\":\"Idle room\"}" | j 'd["id"]')
+    fi
+    ${VIEWER_NICE:+nice -n "$VIEWER_NICE"} "$ROOT/build/benchtools/viewers" --port "$PORT" --room "$VROOM" --count "$VIEWERS" --seconds 600 \
         >"$OUT/viewers.out" 2>"$OUT/viewers.err" &
     VIEW_PID=$!
     for _ in $(seq 1 120); do grep -q "open" "$OUT/viewers.err" 2>/dev/null && break; sleep 0.5; done
     log "$(cat "$OUT/viewers.err")"
-    VIEWERS_SEEN=$(call GET "/live/rooms/$R" "$OP" | j 'd["viewers"]')
+    VIEWERS_SEEN=$(call GET "/live/rooms/$VROOM" "$OP" | j 'd["viewers"]')
 fi
 
 log "hot item: $QTY units, $CONNS connections, ${DURATION}s"
