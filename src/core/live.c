@@ -615,7 +615,6 @@ static void build_frame(struct live_room *r, int64_t now)
     for (size_t i = 0; i < r->items.n; i++) {
         struct live_item *it = r->items.v[i];
         int64_t *seen = f->seen.v[i], rem = it->remaining, sold = it->sold;
-        if (seen[0] == rem && seen[1] == sold && seen[0] != 0) continue;
         if (seen[0] == rem && seen[1] == sold) continue;
         seen[0] = rem;
         seen[1] = sold;
@@ -731,6 +730,8 @@ struct sub {
  * so a tick can resume where the last one stopped; removal swaps in the last). */
 static __thread struct vec subs;
 static __thread size_t cursor;
+static __thread char *tick_buf; /* frames being copied to one viewer */
+static __thread size_t tick_cap;
 
 #define VIEWER_BUFFER (64 * 1024) /* past this a viewer is too slow: dropped */
 
@@ -884,10 +885,12 @@ static void fan_readable(struct sub *s)
     }
 }
 
-/* Frames [from, to) of a room as one write: one chunk when chunked. Returns
- * the length, 0 when the frames have left the ring. */
-static size_t fan_chunk(struct live_feed *f, uint64_t from, uint64_t to, int chunked, char **buf,
-                        size_t *cap)
+/* Frames [from, to) of a room as one write into *buf (grown as needed): one
+ * HTTP/1.1 chunk when chunked (the fan-out thread), bare otherwise (a loop's
+ * tick, whose h2o frames them). Returns the length, 0 when the frames have
+ * left the ring. */
+static size_t feed_frames(struct live_feed *f, uint64_t from, uint64_t to, int chunked, char **buf,
+                          size_t *cap)
 {
     struct frame *take[FRAMES];
     size_t ntake = 0, len = 0;
@@ -996,7 +999,7 @@ static void fan_pass(char **buf, size_t *cap)
                 if (s->next_seq != from || s->chunked != chunked) {
                     from = s->next_seq;
                     chunked = s->chunked;
-                    len = fan_chunk(f, from, seq, chunked, buf, cap);
+                    len = feed_frames(f, from, seq, chunked, buf, cap);
                 }
                 if (!len) {
                     fan_kill(s); /* fell behind the ring: a reconnect gets a snapshot */
@@ -1139,28 +1142,17 @@ void live_feed_tick(int loop)
                 budget--;
             }
         }
-        struct frame *take[FRAMES];
-        int ntake = 0;
         /* A racy look first: most viewers have nothing new on most visits. */
-        if (!dead && budget > 0 && __atomic_load_n(&f->next_seq, __ATOMIC_ACQUIRE) > s->next_seq) {
+        uint64_t to = __atomic_load_n(&f->next_seq, __ATOMIC_ACQUIRE);
+        if (!dead && budget > 0 && to > s->next_seq) {
             budget--;
-            pthread_mutex_lock(&f->ring_lock);
-            if (f->next_seq > FRAMES && s->next_seq < f->next_seq - FRAMES) {
-                dead = 1; /* fell behind the ring: a reconnect gets a snapshot */
-            } else {
-                for (; s->next_seq < f->next_seq; s->next_seq++) {
-                    struct frame *fr = f->ring[s->next_seq % FRAMES];
-                    fr->refs++;
-                    take[ntake++] = fr;
-                }
-            }
-            pthread_mutex_unlock(&f->ring_lock);
+            /* Not framed: h2o frames what http_stream_write is given. */
+            size_t len = feed_frames(f, s->next_seq, to, 0, &tick_buf, &tick_cap);
+            if (!len || http_stream_write(s->q, tick_buf, len) != 0)
+                dead = 1; /* or fell behind the ring: a reconnect gets a snapshot */
+            s->next_seq = to;
+            s->wrote_at = now;
         }
-        for (int i = 0; i < ntake; i++) {
-            if (!dead && http_stream_write(s->q, take[i]->data, take[i]->len) != 0) dead = 1;
-            frame_unref(take[i]);
-        }
-        if (ntake) s->wrote_at = now;
         if (!dead && budget > 0 && now >= s->ping_at) {
             s->ping_at = now + 15000;
             budget--;
@@ -1175,5 +1167,10 @@ void live_feed_tick(int loop)
             continue;
         }
         cursor++;
+    }
+    if (!subs.n && tick_buf) { /* nobody left on this loop: no buffer kept */
+        free(tick_buf);
+        tick_buf = NULL;
+        tick_cap = 0;
     }
 }

@@ -39,8 +39,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SEARCH_FIELDS      3 /* title, attributes, description */
-#define SEARCH_NONE        UINT32_MAX
+#define SEARCH_FIELDS 3 /* title, attributes, description */
+#define SEARCH_NONE   UINT32_MAX
+
+/* The first index i in [0, n) whose `key` (an expression in i) is not below
+ * k, or n: the lower bound of a sorted array, for the lookups by term, id or
+ * category that every segment does the same way. */
+#define SEARCH_LOWER_BOUND(i, n, key, k)                                                           \
+    __extension__({                                                                                \
+        size_t lo_ = 0, hi_ = (n);                                                                 \
+        while (lo_ < hi_) {                                                                        \
+            size_t i = (lo_ + hi_) / 2;                                                            \
+            if ((key) < (k))                                                                       \
+                lo_ = i + 1;                                                                       \
+            else                                                                                   \
+                hi_ = i;                                                                           \
+        }                                                                                          \
+        lo_;                                                                                       \
+    })
 #define SEARCH_DESC_BYTES  (64 * 1024)
 #define SEARCH_ATTR_BYTES  (16 * 1024)
 #define SEARCH_TITLE_BYTES 4096

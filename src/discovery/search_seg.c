@@ -421,40 +421,19 @@ static int cmp_i64(const void *x, const void *y)
 
 uint32_t search_seg_find_cat(const struct search_seg *s, int64_t id)
 {
-    size_t lo = 0, hi = s->ncats;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s->cat_ids[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = SEARCH_LOWER_BOUND(i, s->ncats, s->cat_ids[i], id);
     return lo < s->ncats && s->cat_ids[lo] == id ? (uint32_t)lo : SEARCH_NONE;
 }
 
 const struct search_dense *search_seg_dense(const struct search_seg *s, uint32_t term)
 {
-    size_t lo = 0, hi = s->ndense;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s->dense[mid].term < term)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = SEARCH_LOWER_BOUND(i, s->ndense, s->dense[i].term, term);
     return lo < s->ndense && s->dense[lo].term == term ? &s->dense[lo] : NULL;
 }
 
 const struct search_tier *search_seg_tier(const struct search_seg *s, uint32_t term)
 {
-    size_t lo = 0, hi = s->ntiers;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s->tiers[mid].term < term)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = SEARCH_LOWER_BOUND(i, s->ntiers, s->tiers[i].term, term);
     return lo < s->ntiers && s->tiers[lo].term == term ? &s->tiers[lo] : NULL;
 }
 
@@ -1110,14 +1089,7 @@ uint32_t search_seg_find_term(const struct search_seg *s, const char *t, size_t 
 
 uint32_t search_seg_find_id(const struct search_seg *s, int64_t id)
 {
-    size_t lo = 0, hi = s->ndocs;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s->byid[mid].id < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = SEARCH_LOWER_BOUND(i, s->ndocs, s->byid[i].id, id);
     return lo < s->ndocs && s->byid[lo].id == id ? s->byid[lo].doc : SEARCH_NONE;
 }
 
