@@ -176,7 +176,11 @@ void h_feed(struct http_req *r)
     struct user *u = api_user(r);
     const char *session = http_query(r, "session");
     int64_t who = u ? u->id : (session && *session ? session_key(session) : 0);
+    state_unlock();
+    /* The recommender locks for itself: its ~0.1 ms stays out of the state
+     * lock, which every other request needs. */
     size_t n = disco_feed(disco_reco(), who, (size_t)limit, ri, 4 * MAX_LIST);
+    state_lock();
     reply_ranked(r, FAIR_FEED, ri, n, limit, 0);
     state_unlock();
 }
@@ -189,13 +193,19 @@ void h_similar(struct http_req *r)
     state_lock();
     struct user *u = api_user(r);
     struct product *p = product_get(api_param_id(r, 0));
-    if (!p || !(market_product_public(p) || api_is_operator(u) || user_is_member(u, p->m, 0))) {
+    int visible =
+        p && (market_product_public(p) || api_is_operator(u) || user_is_member(u, p->m, 0));
+    int64_t pid = visible ? p->id : 0;
+    state_unlock();
+    if (!visible) {
         api_fail(r, ERR_NOT_FOUND, "no such product");
-    } else {
-        size_t n = reco_similar(disco_reco(), p->id,
-                                (size_t)(limit * 3 < 4 * MAX_LIST ? limit * 3 : 4 * MAX_LIST), ri);
-        reply_ranked(r, FAIR_SIMILAR, ri, n, limit, p->id);
+        return;
     }
+    /* As in h_feed: the recommender's part runs outside the state lock. */
+    size_t n = reco_similar(disco_reco(), pid,
+                            (size_t)(limit * 3 < 4 * MAX_LIST ? limit * 3 : 4 * MAX_LIST), ri);
+    state_lock();
+    reply_ranked(r, FAIR_SIMILAR, ri, n, limit, pid);
     state_unlock();
 }
 
