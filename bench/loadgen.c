@@ -853,6 +853,10 @@ struct lg_thread {
     bool measuring;
     uint64_t start_us, measure_from_us, end_us;
     uint64_t last_answer_us;
+    /* From /proc/thread-self/schedstat as the thread ends: its CPU time and
+     * its time runnable but waiting for a CPU. The wait is how much of the
+     * measured latency this machine's other work added to the generator. */
+    uint64_t cpu_ns, run_delay_ns;
 };
 
 static uint64_t lg_start_us, lg_warm_end_us, lg_deadline_us;
@@ -1242,6 +1246,15 @@ static void *lg_thread_main(void *arg)
     t->end_us = lg_deadline_us && now > lg_deadline_us ? lg_deadline_us : now;
     if (!lg_deadline_us && t->last_answer_us) t->end_us = t->last_answer_us;
     close(t->ep);
+    FILE *f = fopen("/proc/thread-self/schedstat", "r");
+    if (f) {
+        unsigned long long cpu = 0, wait = 0;
+        if (fscanf(f, "%llu %llu", &cpu, &wait) == 2) {
+            t->cpu_ns = cpu;
+            t->run_delay_ns = wait;
+        }
+        fclose(f);
+    }
     return NULL;
 }
 
@@ -1508,6 +1521,12 @@ int main(int argc, char **argv)
     }
     double secs = end > lg_warm_end_us ? (double)(end - lg_warm_end_us) / 1e6 : 0;
     lg_report(&total, secs);
+    uint64_t cpu_ns = 0, run_delay_ns = 0;
+    for (int t = 0; t < opts.threads; t++) {
+        cpu_ns += threads[t].cpu_ns;
+        run_delay_ns += threads[t].run_delay_ns;
+    }
+    printf("cpu_s=%.3f\nrun_delay_s=%.3f\n", (double)cpu_ns / 1e9, (double)run_delay_ns / 1e9);
     if (flash_ids) fclose(flash_ids);
     uint64_t answered = 0;
     for (int i = 1; i < 600; i++)
