@@ -72,53 +72,105 @@ static const char *reason_kind(int r)
     return r >= 0 && r < RECO_REASON_COUNT ? names[r] : "popular";
 }
 
-static json_t *reason_json(int reason, int64_t anchor)
+/* The reason's words (anchor: the product it points back to). Lock held. */
+static void reason_text(int reason, int64_t anchor, char *text, size_t size)
 {
     const struct product *a = anchor ? product_get(anchor) : NULL;
-    char text[300];
     switch (reason) {
     case RECO_BECAUSE_YOU_BOUGHT:
-        snprintf(text, sizeof text, "because you bought %s", a ? a->title : "something similar");
+        snprintf(text, size, "because you bought %s", a ? a->title : "something similar");
         break;
     case RECO_BECAUSE_YOU_VIEWED:
-        snprintf(text, sizeof text, "because you looked at %s", a ? a->title : "something similar");
+        snprintf(text, size, "because you looked at %s", a ? a->title : "something similar");
         break;
     case RECO_BOUGHT_WITH:
-        snprintf(text, sizeof text, "often bought together");
+        snprintf(text, size, "often bought together");
         break;
     case RECO_VIEWED_WITH:
-        snprintf(text, sizeof text, "shoppers who viewed this also viewed");
+        snprintf(text, size, "shoppers who viewed this also viewed");
         break;
     case RECO_TRENDING:
-        snprintf(text, sizeof text, "trending");
+        snprintf(text, size, "trending");
         break;
     case RECO_NEW_MERCHANT:
-        snprintf(text, sizeof text, "new merchant");
+        snprintf(text, size, "new merchant");
         break;
     default:
-        snprintf(text, sizeof text, "popular");
+        snprintf(text, size, "popular");
         break;
     }
-    json_t *j = json_object();
-    SET(j, "kind", json_string(reason_kind(reason)));
-    SET(j, "text", json_string(text));
-    SET(j, "anchor_product_id", json_id(anchor));
-    return j;
 }
 
-/* A product as lists show it. */
-static json_t *brief(const struct product *p)
+/* A listed product and why, copied out of state so that the answer is built
+ * and sent after the state lock is released. Under the lock a list costs
+ * only these copies: building and sending ~20 JSON objects there, with two
+ * loop threads, held the lock most of the time and (glibc mutexes are not
+ * fair) left one thread waiting up to ~180 ms (similar/feed p99 ~25 ms at 16
+ * connections, against ~4 ms with one thread). Strings are offsets into the
+ * thread's arena (it may move while it grows). */
+struct listed {
+    int64_t product, merchant, category, price, anchor;
+    enum merchant_kind mkind;
+    int reason; /* a RECO_* value, or -1: none */
+    size_t title, currency, mname, why;
+};
+
+static __thread char *arena;
+static __thread size_t arena_len, arena_cap;
+
+static size_t arena_put(const char *str)
+{
+    size_t n = strlen(str) + 1;
+    if (arena_len + n > arena_cap) {
+        arena_cap = (arena_len + n) * 2 + 4096;
+        arena = xrealloc(arena, arena_cap);
+    }
+    memcpy(arena + arena_len, str, n);
+    arena_len += n;
+    return arena_len - n;
+}
+
+/* Copies what a list shows of p. Lock held. */
+static void listed_take(struct listed *l, const struct product *p, int reason, int64_t anchor)
 {
     const struct sku *k = p->skus.n ? p->skus.v[0] : NULL;
+    l->product = p->id;
+    l->merchant = p->m->id;
+    l->category = p->category_id;
+    l->price = k ? k->price : 0;
+    l->mkind = p->m->kind;
+    l->reason = reason;
+    l->anchor = anchor;
+    l->title = arena_put(p->title);
+    l->currency = arena_put(k ? k->currency : "");
+    l->mname = arena_put(p->m->name);
+    if (reason >= 0) {
+        char text[300];
+        reason_text(reason, anchor, text, sizeof text);
+        l->why = arena_put(text);
+    }
+}
+
+/* A product as lists show it; no lock needed. */
+static json_t *listed_json(const struct listed *l, double score)
+{
     json_t *j = json_object();
-    SET(j, "product_id", json_id(p->id));
-    SET(j, "title", json_string(p->title));
-    SET(j, "price", json_integer(k ? k->price : 0));
-    SET(j, "currency", json_string(k ? k->currency : ""));
-    SET(j, "merchant_id", json_id(p->m->id));
-    SET(j, "merchant_name", json_string(p->m->name));
-    SET(j, "merchant_kind", json_string(merchant_kind_name(p->m->kind)));
-    SET(j, "category_id", json_id(p->category_id));
+    SET(j, "product_id", json_id(l->product));
+    SET(j, "title", json_string(arena + l->title));
+    SET(j, "price", json_integer(l->price));
+    SET(j, "currency", json_string(arena + l->currency));
+    SET(j, "merchant_id", json_id(l->merchant));
+    SET(j, "merchant_name", json_string(arena + l->mname));
+    SET(j, "merchant_kind", json_string(merchant_kind_name(l->mkind)));
+    SET(j, "category_id", json_id(l->category));
+    SET(j, "score", json_real(score));
+    if (l->reason >= 0) {
+        json_t *w = json_object();
+        SET(w, "kind", json_string(reason_kind(l->reason)));
+        SET(w, "text", json_string(arena + l->why));
+        SET(w, "anchor_product_id", json_id(l->anchor));
+        SET(j, "reason", w);
+    }
     return j;
 }
 
@@ -137,33 +189,48 @@ static int list_limit(struct http_req *r, int *limit)
     return 0;
 }
 
-/* Rank reco items fairly and answer {items: [...]}. Lock held. */
+/* Rank reco items fairly and answer {items: [...]}. Takes the state lock
+ * twice, briefly: to read the candidates, then to copy the ranked ones. The
+ * ranking (its ledger has a lock of its own) and the reply run outside it. */
 static void reply_ranked(struct http_req *r, enum fair_kind kind, const struct reco_item *ri,
                          size_t n, int limit, int64_t exclude)
 {
     static __thread struct fair_candidate cands[4 * MAX_LIST], out[MAX_LIST];
     static __thread struct reco_item why[4 * MAX_LIST];
+    static __thread struct listed shown[MAX_LIST];
     int64_t now = now_ms();
     size_t nc = 0;
+    state_lock();
     for (size_t i = 0; i < n && nc < 4 * MAX_LIST; i++) {
         const struct product *p = product_get(ri[i].product);
         if (!p || !market_product_public(p) || p->id == exclude) continue;
         disco_candidate(&cands[nc], p, ri[i].score > 0 ? ri[i].score : 1e-6, now);
         why[nc++] = ri[i];
     }
+    state_unlock();
     size_t got = disco_rank(kind, cands, nc, (size_t)limit, out, now);
-    json_t *items = json_array();
+    size_t ns = 0;
+    double score[MAX_LIST];
+    arena_len = 0;
+    state_lock();
     for (size_t i = 0; i < got; i++) {
         const struct product *p = product_get(out[i].product);
-        json_t *j = brief(p);
-        SET(j, "score", json_real(out[i].relevance));
+        if (!p || !market_product_public(p)) continue; /* gone since it was ranked */
+        int reason = -1;
+        int64_t anchor = 0;
         for (size_t w = 0; w < nc; w++)
             if (why[w].product == out[i].product) {
-                SET(j, "reason", reason_json(why[w].reason, why[w].anchor));
+                reason = why[w].reason;
+                anchor = why[w].anchor;
                 break;
             }
-        json_array_append_new(items, j);
+        score[ns] = out[i].relevance;
+        listed_take(&shown[ns++], p, reason, anchor);
     }
+    state_unlock();
+    json_t *items = json_array();
+    for (size_t i = 0; i < ns; i++)
+        json_array_append_new(items, listed_json(&shown[i], score[i]));
     api_reply(r, 200, jpack("{so}", "items", items));
 }
 
@@ -180,9 +247,7 @@ void h_feed(struct http_req *r)
     /* The recommender locks for itself: its ~0.1 ms stays out of the state
      * lock, which every other request needs. */
     size_t n = disco_feed(disco_reco(), who, (size_t)limit, ri, 4 * MAX_LIST);
-    state_lock();
     reply_ranked(r, FAIR_FEED, ri, n, limit, 0);
-    state_unlock();
 }
 
 void h_similar(struct http_req *r)
@@ -204,9 +269,7 @@ void h_similar(struct http_req *r)
     /* As in h_feed: the recommender's part runs outside the state lock. */
     size_t n = reco_similar(disco_reco(), pid,
                             (size_t)(limit * 3 < 4 * MAX_LIST ? limit * 3 : 4 * MAX_LIST), ri);
-    state_lock();
     reply_ranked(r, FAIR_SIMILAR, ri, n, limit, pid);
-    state_unlock();
 }
 
 void h_trending(struct http_req *r)
@@ -216,19 +279,25 @@ void h_trending(struct http_req *r)
     static __thread struct trending_item top[MAX_LIST * 2];
     int64_t now = now_ms();
     size_t np = trending_top(disco_trending(), TRENDING_PRODUCT, now, (size_t)limit * 2, top);
-    json_t *products = json_array();
+    static __thread struct listed shown[MAX_LIST];
+    size_t at[MAX_LIST], ns = 0;
+    arena_len = 0;
     state_lock();
-    for (size_t i = 0; i < np && (int)json_array_size(products) < limit; i++) {
+    for (size_t i = 0; i < np && (int)ns < limit; i++) {
         const struct product *p = product_get(top[i].product);
         if (!p || !market_product_public(p)) continue;
-        json_t *j = brief(p);
-        SET(j, "score", json_real(top[i].score));
-        SET(j, "last_hour", json_integer(top[i].last_hour));
-        SET(j, "usual_hour", json_real(top[i].usual_hour));
-        SET(j, "reason", reason_json(RECO_TRENDING, 0));
-        json_array_append_new(products, j);
+        at[ns] = i;
+        listed_take(&shown[ns++], p, RECO_TRENDING, 0);
     }
     state_unlock();
+    json_t *products = json_array();
+    for (size_t i = 0; i < ns; i++) {
+        const struct trending_item *t = &top[at[i]];
+        json_t *j = listed_json(&shown[i], t->score);
+        SET(j, "last_hour", json_integer(t->last_hour));
+        SET(j, "usual_hour", json_real(t->usual_hour));
+        json_array_append_new(products, j);
+    }
     size_t nq = trending_top(disco_trending(), TRENDING_QUERY, now, (size_t)limit, top);
     json_t *queries = json_array();
     for (size_t i = 0; i < nq; i++)
