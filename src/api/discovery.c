@@ -459,15 +459,30 @@ void h_search(struct http_req *r)
      * hits (and so the cursor) stays the same, only its order changes. A
      * price or date sort is the shopper's own order and is kept. */
     static __thread struct fair_candidate cands[SEARCH_MAX_LIMIT], out[SEARCH_MAX_LIMIT];
+    /* Per candidate: its hit, and its merchant's name (arena) and kind. As
+     * in reply_ranked, only these copies are made under the state lock. */
+    static __thread size_t hit_of[SEARCH_MAX_LIMIT], mname[SEARCH_MAX_LIMIT];
+    static __thread enum merchant_kind mkind[SEARCH_MAX_LIMIT];
+    static __thread size_t cat_name[SEARCH_MAX_LIMIT]; /* facets: the default 50 asked */
     size_t n = res.n_hits;
+    arena_len = 0;
     state_lock();
     int relevance = q.sort == SEARCH_SORT_RELEVANCE && q.q && *q.q;
     size_t nc = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && nc < SEARCH_MAX_LIMIT; i++) {
         const struct product *p = product_get(res.hits[i].id);
         if (!p) continue;
+        hit_of[nc] = i;
+        mname[nc] = arena_put(p->m->name);
+        mkind[nc] = p->m->kind;
         disco_candidate(&cands[nc++], p, res.hits[i].score > 0 ? res.hits[i].score : 1e-6, now);
     }
+    uint32_t ncat = res.n_categories < SEARCH_MAX_LIMIT ? res.n_categories : SEARCH_MAX_LIMIT;
+    for (uint32_t i = 0; i < ncat; i++) {
+        const struct category *c = category_get(res.categories[i].value);
+        cat_name[i] = c ? arena_put(c->name) : SIZE_MAX;
+    }
+    state_unlock();
     size_t got = nc;
     if (relevance)
         got = disco_rank(FAIR_SEARCH, cands, nc, nc, out, now);
@@ -475,31 +490,30 @@ void h_search(struct http_req *r)
         memcpy(out, cands, nc * sizeof *cands), disco_account(FAIR_SEARCH, out, nc, now);
     json_t *items = json_array();
     for (size_t i = 0; i < got; i++) {
-        const struct search_hit *h = NULL;
-        for (size_t k = 0; k < n && !h; k++)
-            if (res.hits[k].id == out[i].product) h = &res.hits[k];
-        const struct product *p = product_get(out[i].product);
+        size_t c = 0;
+        while (c < nc && cands[c].product != out[i].product)
+            c++;
+        if (c == nc) continue; /* not a candidate: cannot happen */
+        const struct search_hit *h = &res.hits[hit_of[c]];
         json_t *j = json_object();
         SET(j, "product_id", json_id(h->id));
         SET(j, "title", json_string(h->title));
         SET(j, "price", json_integer(h->price));
         SET(j, "currency", json_string(h->currency));
         SET(j, "merchant_id", json_id(h->merchant_id));
-        SET(j, "merchant_name", json_string(p->m->name));
-        SET(j, "merchant_kind", json_string(merchant_kind_name(p->m->kind)));
+        SET(j, "merchant_name", json_string(arena + mname[c]));
+        SET(j, "merchant_kind", json_string(merchant_kind_name(mkind[c])));
         SET(j, "category_id", json_id(h->category_id));
         SET(j, "score", json_real(h->score));
         SET(j, "highlight", h->highlight ? json_string(h->highlight) : json_string(h->title));
         json_array_append_new(items, j);
     }
     json_t *cats = json_array();
-    for (uint32_t i = 0; i < res.n_categories; i++) {
-        const struct category *c = category_get(res.categories[i].value);
-        json_array_append_new(cats, jpack("{sososI}", "id", json_id(res.categories[i].value),
-                                          "name", c ? json_string(c->name) : json_null(), "count",
-                                          (json_int_t)res.categories[i].count));
-    }
-    state_unlock();
+    for (uint32_t i = 0; i < ncat; i++)
+        json_array_append_new(
+            cats, jpack("{sososI}", "id", json_id(res.categories[i].value), "name",
+                        cat_name[i] != SIZE_MAX ? json_string(arena + cat_name[i]) : json_null(),
+                        "count", (json_int_t)res.categories[i].count));
     json_t *kinds = json_array();
     for (uint32_t i = 0; i < res.n_kinds; i++)
         json_array_append_new(kinds,
