@@ -75,29 +75,20 @@ static const char *reason_kind(int r)
 /* The reason's words (anchor: the product it points back to). Lock held. */
 static void reason_text(int reason, int64_t anchor, char *text, size_t size)
 {
-    const struct product *a = anchor ? product_get(anchor) : NULL;
-    switch (reason) {
-    case RECO_BECAUSE_YOU_BOUGHT:
-        snprintf(text, size, "because you bought %s", a ? a->title : "something similar");
-        break;
-    case RECO_BECAUSE_YOU_VIEWED:
-        snprintf(text, size, "because you looked at %s", a ? a->title : "something similar");
-        break;
-    case RECO_BOUGHT_WITH:
-        snprintf(text, size, "often bought together");
-        break;
-    case RECO_VIEWED_WITH:
-        snprintf(text, size, "shoppers who viewed this also viewed");
-        break;
-    case RECO_TRENDING:
-        snprintf(text, size, "trending");
-        break;
-    case RECO_NEW_MERCHANT:
-        snprintf(text, size, "new merchant");
-        break;
-    default:
-        snprintf(text, size, "popular");
-        break;
+    static const char *const words[RECO_REASON_COUNT] = {
+        [RECO_BOUGHT_WITH] = "often bought together",
+        [RECO_VIEWED_WITH] = "shoppers who viewed this also viewed",
+        [RECO_BECAUSE_YOU_BOUGHT] = "because you bought",
+        [RECO_BECAUSE_YOU_VIEWED] = "because you looked at",
+        [RECO_TRENDING] = "trending",
+        [RECO_NEW_MERCHANT] = "new merchant",
+        [RECO_POPULAR] = "popular"};
+    const char *w = reason >= 0 && reason < RECO_REASON_COUNT ? words[reason] : "popular";
+    if (reason == RECO_BECAUSE_YOU_BOUGHT || reason == RECO_BECAUSE_YOU_VIEWED) {
+        const struct product *a = anchor ? product_get(anchor) : NULL;
+        snprintf(text, size, "%s %s", w, a ? a->title : "something similar");
+    } else {
+        snprintf(text, size, "%s", w);
     }
 }
 

@@ -812,6 +812,12 @@ static void fan_ready(struct http_req *q, int fd, int chunked, void *arg)
  * cache misses (measured with an idle audience). */
 static size_t fan_ndead;
 
+/* A send or recv that failed only for now: try again later. */
+static int transient(int e)
+{
+    return e == EAGAIN || e == EWOULDBLOCK || e == EINTR;
+}
+
 static void fan_kill(struct sub *s)
 {
     if (!s->dead) fan_ndead++;
@@ -833,7 +839,7 @@ static void fan_send(struct sub *s, const char *data, size_t len)
     size_t done = 0;
     if (!s->out_len) {
         ssize_t n = send(s->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        if (n < 0 && !transient(errno)) {
             fan_kill(s);
             return;
         }
@@ -861,7 +867,7 @@ static void fan_flush(struct sub *s)
     if (s->dead || !s->out_len) return;
     ssize_t n = send(s->fd, s->out, s->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) fan_kill(s);
+        if (!transient(errno)) fan_kill(s);
         return;
     }
     memmove(s->out, s->out + n, s->out_len - (size_t)n);
@@ -877,7 +883,7 @@ static void fan_readable(struct sub *s)
 {
     char c;
     ssize_t n = recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+    if (n == 0 || (n < 0 && !transient(errno))) {
         fan_kill(s);
     } else if (n > 0) {
         s->reading = 0; /* level-triggered: stop hearing about them; RDHUP still comes */
@@ -977,7 +983,7 @@ static void fan_reap(struct fan_room *fr)
 static void fan_pass(char **buf, size_t *cap)
 {
     int64_t now = now_ms();
-    for (size_t j = 0; j < fan_rooms.n; j++) {
+    for (size_t j = 0; j < fan_rooms.n;) {
         struct fan_room *fr = fan_rooms.v[j];
         struct live_feed *f = fr->room->feed;
         uint64_t seq = __atomic_load_n(&f->next_seq, __ATOMIC_ACQUIRE);
@@ -1023,6 +1029,14 @@ static void fan_pass(char **buf, size_t *cap)
             }
         }
         if (fan_ndead) fan_reap(fr);
+        if (fr->subs.n) {
+            j++;
+            continue;
+        }
+        /* Its last viewer left: rooms once watched do not pile up here. */
+        free(fr->subs.v);
+        free(fr);
+        fan_rooms.v[j] = fan_rooms.v[--fan_rooms.n];
     }
     fan_ndead = 0;
 }

@@ -308,7 +308,7 @@ static void run_add(const struct fair_ledger *l, double *v, int64_t *at, double 
         *v = decayed(l, *v, *at, now) + w;
         *at = now;
     } else {
-        *v += w * exp2(-(double)(*at - now) / l->half_life_ms);
+        *v += decayed(l, w, now, *at);
     }
 }
 
